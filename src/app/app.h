@@ -1,0 +1,11 @@
+/**
+ * @file app.h  The running server: its configuration and its modules
+ */
+
+int app_run(const char *cfg_path);
+int app_check_config(const char *cfg_path);
+
+/* signal.c */
+typedef void(app_signal_h)(int sig, void *arg);
+int app_signals_start(app_signal_h *h, void *arg);
+void app_signals_stop(void);

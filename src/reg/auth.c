@@ -1,0 +1,146 @@
+/**
+ * @file auth.c  Digest authentication of REGISTER (RFC 7616 / RFC 2617)
+ *
+ * MD5 with qop=auth, as phones speak it. Nonces are stateless: the time
+ * they were made and an HMAC of that time under a per-process secret, so
+ * the server keeps no table of them, recognises its own, and can tell an
+ * expired nonce (answer with stale=true: the phone retries without asking
+ * anyone) from a forged one. libre checks the response itself.
+ */
+#include <string.h>
+#include <re.h>
+#include "reg/reg.h"
+
+enum {
+	SECRET_SIZE = 20,
+	MAC_SIZE = 8,
+	NONCE_LEN = 16 + 2 * MAC_SIZE,
+	FUTURE_SLACK = 5, /* [s] */
+};
+
+struct reg_auth {
+	uint8_t secret[SECRET_SIZE];
+};
+
+int reg_auth_alloc(struct reg_auth **authp)
+{
+	struct reg_auth *auth;
+
+	if (!authp)
+		return EINVAL;
+
+	auth = mem_zalloc(sizeof(*auth), NULL);
+	if (!auth)
+		return ENOMEM;
+
+	rand_bytes(auth->secret, sizeof(auth->secret));
+	*authp = auth;
+	return 0;
+}
+
+static void nonce_mac(const struct reg_auth *auth, const char *ts, uint8_t *mac)
+{
+	hmac_sha1(auth->secret, sizeof(auth->secret), (const uint8_t *)ts, 16,
+		  mac, MAC_SIZE);
+}
+
+/**
+ * Make a nonce: 16 hex digits of seconds, then 16 of HMAC-SHA1
+ *
+ * @param now [ms] on the caller's clock
+ */
+int reg_auth_nonce(const struct reg_auth *auth, uint64_t now, char *buf,
+		   size_t sz)
+{
+	uint8_t mac[MAC_SIZE];
+	char ts[17];
+
+	if (!auth || !buf || sz < NONCE_LEN + 1)
+		return EINVAL;
+
+	re_snprintf(ts, sizeof(ts), "%016llx",
+		    (unsigned long long)(now / 1000));
+	nonce_mac(auth, ts, mac);
+	re_snprintf(buf, sz, "%s%w", ts, mac, sizeof(mac));
+
+	return 0;
+}
+
+/* 0 = ours and fresh, ETIMEDOUT = ours but old, EINVAL = not ours */
+static int nonce_verify(const struct reg_auth *auth, const struct pl *nonce,
+			uint64_t now)
+{
+	uint8_t mac[MAC_SIZE];
+	char ts[17], want[2 * MAC_SIZE + 1];
+	uint64_t made;
+
+	if (nonce->l != NONCE_LEN)
+		return EINVAL;
+
+	memcpy(ts, nonce->p, 16);
+	ts[16] = '\0';
+	nonce_mac(auth, ts, mac);
+	re_snprintf(want, sizeof(want), "%w", mac, sizeof(mac));
+	if (memcmp(want, nonce->p + 16, 2 * MAC_SIZE))
+		return EINVAL;
+
+	made = pl_x64(&(struct pl){ts, 16});
+	if (made > now / 1000 + FUTURE_SLACK)
+		return EINVAL;
+
+	return now / 1000 - made > REG_NONCE_TTL ? ETIMEDOUT : 0;
+}
+
+/** HA1 = MD5(user:realm:password), the stored-secret form of RFC 7616 */
+void reg_auth_ha1(uint8_t *ha1, const char *user, const char *realm,
+		  const char *password)
+{
+	(void)md5_printf(ha1, "%s:%s:%s", user, realm, password);
+}
+
+/**
+ * Check the Authorization header of a request
+ *
+ * @param hval     Header value, or NULL/unset when there is none
+ * @param method   Request method
+ * @param user     The DN being registered: the only user accepted
+ * @param realm    Our realm
+ * @param password The DN's password
+ * @param now      [ms] on the clock reg_auth_nonce was given
+ */
+enum reg_auth_result reg_auth_check(const struct reg_auth *auth,
+				    const struct pl *hval,
+				    const struct pl *method, const char *user,
+				    const char *realm, const char *password,
+				    uint64_t now)
+{
+	struct httpauth_digest_resp resp;
+	uint8_t ha1[MD5_SIZE];
+	int nerr;
+
+	if (!auth || !hval || !pl_isset(hval))
+		return REG_AUTH_CHALLENGE;
+
+	if (httpauth_digest_response_decode(&resp, hval))
+		return REG_AUTH_MALFORMED;
+
+	/* credentials for another realm are no answer to our challenge */
+	if (pl_strcmp(&resp.realm, realm))
+		return REG_AUTH_CHALLENGE;
+
+	if (pl_isset(&resp.qop) && pl_strcasecmp(&resp.qop, "auth"))
+		return REG_AUTH_MALFORMED;
+
+	nerr = nonce_verify(auth, &resp.nonce, now);
+	if (nerr == EINVAL)
+		return REG_AUTH_CHALLENGE;
+
+	if (pl_strcmp(&resp.username, user))
+		return REG_AUTH_FORBIDDEN;
+
+	reg_auth_ha1(ha1, user, realm, password);
+	if (httpauth_digest_response_auth(&resp, method, ha1))
+		return REG_AUTH_FORBIDDEN;
+
+	return nerr ? REG_AUTH_STALE : REG_AUTH_OK;
+}

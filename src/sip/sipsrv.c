@@ -1,0 +1,188 @@
+/**
+ * @file sipsrv.c  SIP transports and request dispatch
+ *
+ * Owns libre's SIP stack and its UDP and TCP listeners on sip-address:
+ * sip-port. Every request gets a first look here: one missing a header
+ * that SIP cannot do without is answered 400 naming it, before any module
+ * sees it; the rest go to their module by method, and a method nobody
+ * handles gets 405 (a SIP method we know) or 501 (one we don't), so no
+ * request is left unanswered and libre's own fallback never runs.
+ */
+#include <string.h>
+#include <re.h>
+#include "log/log.h"
+#include "cfg/cfg.h"
+#include "reg/reg.h"
+#include "sip/sipsrv.h"
+
+#define ALLOW "Allow: REGISTER, OPTIONS\r\n"
+
+struct sipsrv {
+	struct sip *sip;
+	struct sip_lsnr *lsnr;
+	struct reg *reg; /* not owned */
+};
+
+/* Methods of RFC 3261 and its extensions that we know but do not serve */
+static const char *const known_methods[] = {
+	"INVITE", "BYE",     "INFO",   "UPDATE",    "PRACK",
+	"REFER",  "MESSAGE", "NOTIFY", "SUBSCRIBE", "PUBLISH",
+};
+
+static void warn_reply(struct sipsrv *srv, const struct sip_msg *msg,
+		       uint16_t scode, const char *reason, const char *text)
+{
+	log_info("sip", "%r from %J: %u %s: %s", &msg->met, &msg->src, scode,
+		 reason, text);
+	(void)sip_treplyf(NULL, NULL, srv->sip, msg, false, scode, reason,
+			  "%sWarning: 399 sipserver \"%s\"\r\n"
+			  "Content-Length: 0\r\n\r\n",
+			  scode == 405 ? ALLOW : "", text);
+}
+
+/* RFC 3261 8.1.1: the headers every request must carry */
+static const char *missing_header(const struct sip_msg *msg)
+{
+	if (!pl_isset(&msg->callid))
+		return "Call-ID";
+	if (!pl_isset(&msg->from.val))
+		return "From";
+	if (!pl_isset(&msg->to.val))
+		return "To";
+	if (!pl_isset(&msg->cseq.met))
+		return "CSeq";
+
+	return NULL;
+}
+
+static bool is_known(const struct pl *met)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(known_methods); i++) {
+		if (0 == pl_strcmp(met, known_methods[i]))
+			return true;
+	}
+
+	return false;
+}
+
+static void dispatch(struct sipsrv *srv, const struct sip_msg *msg)
+{
+	if (0 == pl_strcmp(&msg->met, "REGISTER") && srv->reg)
+		reg_handle(srv->reg, msg);
+	else if (0 == pl_strcmp(&msg->met, "OPTIONS"))
+		(void)sip_treplyf(NULL, NULL, srv->sip, msg, false, 200, "OK",
+				  ALLOW "Accept: application/sdp\r\n"
+					"Content-Length: 0\r\n\r\n");
+	else if (0 == pl_strcmp(&msg->met, "CANCEL"))
+		(void)sip_reply(srv->sip, msg, 481,
+				"Call/Transaction Does Not Exist");
+	else if (is_known(&msg->met))
+		warn_reply(srv, msg, 405, "Method Not Allowed",
+			   "this server does not take that request here");
+	else
+		warn_reply(srv, msg, 501, "Not Implemented", "unknown method");
+}
+
+static bool request_h(const struct sip_msg *msg, void *arg)
+{
+	struct sipsrv *srv = arg;
+	const char *missing;
+
+	if (0 == pl_strcmp(&msg->met, "ACK"))
+		return true; /* never answered; ACKs of our finals end here */
+
+	/* without a Via there is nowhere to send a reply */
+	if (!pl_isset(&msg->via.sentby)) {
+		log_info("sip", "%r from %J dropped: no Via header", &msg->met,
+			 &msg->src);
+		return true;
+	}
+
+	missing = missing_header(msg);
+	if (missing) {
+		char text[64];
+
+		re_snprintf(text, sizeof(text), "missing %s header", missing);
+		warn_reply(srv, msg, 400, "Bad Request", text);
+		return true;
+	}
+
+	if (pl_cmp(&msg->cseq.met, &msg->met)) {
+		warn_reply(srv, msg, 400, "Bad Request",
+			   "CSeq method differs from the request method");
+		return true;
+	}
+
+	dispatch(srv, msg);
+	return true;
+}
+
+static void sipsrv_destructor(void *arg)
+{
+	struct sipsrv *srv = arg;
+
+	mem_deref(srv->lsnr);
+	sip_close(srv->sip, true);
+	mem_deref(srv->sip);
+}
+
+static int transports_add(struct sip *sip, const struct cfg *conf)
+{
+	struct sa laddr = conf->sip_address;
+	int err;
+
+	sa_set_port(&laddr, conf->sip_port);
+
+	err = sip_transp_add(sip, SIP_TRANSP_UDP, &laddr);
+	if (err) {
+		log_error("sip", "cannot listen on UDP %J: %m", &laddr, err);
+		return err;
+	}
+
+	err = sip_transp_add(sip, SIP_TRANSP_TCP, &laddr);
+	if (err) {
+		log_error("sip", "cannot listen on TCP %J: %m", &laddr, err);
+		return err;
+	}
+
+	log_info("sip", "listening on %J (UDP and TCP)", &laddr);
+	return 0;
+}
+
+int sipsrv_alloc(struct sipsrv **srvp, const struct cfg *conf)
+{
+	struct sipsrv *srv;
+	int err;
+
+	if (!srvp || !conf)
+		return EINVAL;
+
+	srv = mem_zalloc(sizeof(*srv), sipsrv_destructor);
+	if (!srv)
+		return ENOMEM;
+
+	err = sip_alloc(&srv->sip, NULL, 4096, 4096, 4096,
+			"sipserver/" SIPSERVER_VERSION, NULL, NULL);
+	if (!err)
+		err = transports_add(srv->sip, conf);
+	if (!err)
+		err = sip_listen(&srv->lsnr, srv->sip, true, request_h, srv);
+	if (err) {
+		mem_deref(srv);
+		return err;
+	}
+
+	*srvp = srv;
+	return 0;
+}
+
+struct sip *sipsrv_sip(const struct sipsrv *srv)
+{
+	return srv ? srv->sip : NULL;
+}
+
+void sipsrv_reg_set(struct sipsrv *srv, struct reg *reg)
+{
+	if (srv)
+		srv->reg = reg;
+}

@@ -1,0 +1,1 @@
+"""Shared helpers for the sipserver end-to-end tests (see harness.py)."""
