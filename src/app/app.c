@@ -40,9 +40,11 @@ int app_check_config(const char *cfg_path)
 	char *problems = NULL;
 	int err;
 
+	log_init(LOG_ERROR); /* libre's own warnings would repeat ours */
 	err = cfg_load(&conf, cfg_path, &problems);
 	if (err) {
 		if (problems)
+
 			print_problems(problems);
 		else
 			(void)re_fprintf(stderr, "%s: %m\n", cfg_path, err);

@@ -74,6 +74,22 @@ static void sip_address(struct cfg_parse *p)
 			    &p->conf->sip_address);
 }
 
+/* Load it as the listener will, so a bad file fails here, not at bind. */
+static void tls_load(struct cfg_parse *p, unsigned line)
+{
+	struct tls *tls = NULL;
+	int err;
+
+	err = tls_alloc(&tls, TLS_METHOD_SSLV23, p->conf->tls_certificate,
+			NULL);
+	if (err)
+		cfg_problem(p, line, "TServer", "tls-certificate",
+			    "\"%s\" does not hold a PEM certificate and its "
+			    "private key",
+			    p->conf->tls_certificate);
+	mem_deref(tls);
+}
+
 static void tls(struct cfg_parse *p)
 {
 	const struct cfg *c = p->conf;
@@ -92,6 +108,8 @@ static void tls(struct cfg_parse *p)
 		cfg_problem(p, line, "TServer", "tls-certificate",
 			    "cannot read \"%s\": %m", c->tls_certificate,
 			    errno);
+	else
+		tls_load(p, line);
 }
 
 void cfg_check(struct cfg_parse *p)

@@ -13,6 +13,8 @@
 
 enum {
 	SECRET_SIZE = 20,
+	SHA1_SIZE = 20,
+
 	MAC_SIZE = 8,
 	NONCE_LEN = 16 + 2 * MAC_SIZE,
 	FUTURE_SLACK = 5, /* [s] */
@@ -40,9 +42,14 @@ int reg_auth_alloc(struct reg_auth **authp)
 
 static void nonce_mac(const struct reg_auth *auth, const char *ts, uint8_t *mac)
 {
+	/* libre's OpenSSL build ignores the size and writes all 20 bytes */
+	uint8_t full[SHA1_SIZE];
+
 	hmac_sha1(auth->secret, sizeof(auth->secret), (const uint8_t *)ts, 16,
-		  mac, MAC_SIZE);
+		  full, sizeof(full));
+	memcpy(mac, full, MAC_SIZE);
 }
+
 
 /**
  * Make a nonce: 16 hex digits of seconds, then 16 of HMAC-SHA1

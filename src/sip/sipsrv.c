@@ -1,8 +1,8 @@
 /**
  * @file sipsrv.c  SIP transports and request dispatch
  *
- * Owns libre's SIP stack and its UDP and TCP listeners on sip-address:
- * sip-port. Every request gets a first look here: one missing a header
+ * Owns libre's SIP stack and its listeners: UDP and TCP on sip-address:
+ * sip-port, TLS on sip-tls-port when set. Every request gets a first look here: one missing a header
  * that SIP cannot do without is answered 400 naming it, before any module
  * sees it; the rest go to their module by method, and a method nobody
  * handles gets 405 (a SIP method we know) or 501 (one we don't), so no
@@ -20,6 +20,7 @@
 struct sipsrv {
 	struct sip *sip;
 	struct sip_lsnr *lsnr;
+	struct tls *tls;
 	struct reg *reg; /* not owned */
 };
 
@@ -124,6 +125,7 @@ static void sipsrv_destructor(void *arg)
 	mem_deref(srv->lsnr);
 	sip_close(srv->sip, true);
 	mem_deref(srv->sip);
+	mem_deref(srv->tls);
 }
 
 static int transports_add(struct sip *sip, const struct cfg *conf)
@@ -149,6 +151,30 @@ static int transports_add(struct sip *sip, const struct cfg *conf)
 	return 0;
 }
 
+static int tls_add(struct sipsrv *srv, const struct cfg *conf)
+{
+	struct sa laddr = conf->sip_address;
+	int err;
+
+	if (!conf->sip_tls_port)
+		return 0;
+
+	sa_set_port(&laddr, conf->sip_tls_port);
+	err = tls_alloc(&srv->tls, TLS_METHOD_SSLV23, conf->tls_certificate,
+			NULL);
+	if (!err)
+		err = sip_transp_add(srv->sip, SIP_TRANSP_TLS, &laddr,
+				     srv->tls);
+	if (err) {
+		log_error("sip", "cannot listen on TLS %J with %s: %m", &laddr,
+			  conf->tls_certificate, err);
+		return err;
+	}
+
+	log_info("sip", "listening on %J (TLS)", &laddr);
+	return 0;
+}
+
 int sipsrv_alloc(struct sipsrv **srvp, const struct cfg *conf)
 {
 	struct sipsrv *srv;
@@ -165,6 +191,8 @@ int sipsrv_alloc(struct sipsrv **srvp, const struct cfg *conf)
 			"sipserver/" SIPSERVER_VERSION, NULL, NULL);
 	if (!err)
 		err = transports_add(srv->sip, conf);
+	if (!err)
+		err = tls_add(srv, conf);
 	if (!err)
 		err = sip_listen(&srv->lsnr, srv->sip, true, request_h, srv);
 	if (err) {
