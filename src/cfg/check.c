@@ -90,7 +90,7 @@ static void tls_load(struct cfg_parse *p, unsigned line)
 	mem_deref(tls);
 }
 
-static void tls(struct cfg_parse *p)
+static void tls_check(struct cfg_parse *p)
 {
 	const struct cfg *c = p->conf;
 	unsigned line = opt_line(p, "tls-certificate");
@@ -117,5 +117,5 @@ void cfg_check(struct cfg_parse *p)
 	ports_unique(p);
 	rtp_range(p);
 	sip_address(p);
-	tls(p);
+	tls_check(p);
 }

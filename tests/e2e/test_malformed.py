@@ -5,7 +5,9 @@
 
 Why: the SIP port faces the network; no input may crash, hang or wedge the
 server. Each case sends something broken, checks the reply if the contract
-fixes one (missing Call-ID/From/To/CSeq -> 400; oversized -> no 2xx), and
+fixes one (missing Call-ID/From/To/CSeq -> 400; garbage, truncated or
+oversized -> no reply or an error, where a UDP datagram that ends before
+its Content-Length counts as truncated, RFC 3261 18.3), and
 then checks that the process is alive and a valid REGISTER still gets 200
 (from another local port). TCP adds: a Content-Length beyond the body must
 not be answered and the server must eventually close that connection, and a
@@ -26,7 +28,7 @@ from lib.harness import (  # noqa: E402
 # How long we listen for a reply that may legitimately never come.
 QUIET = 1.5
 # How long the server may keep an idle incomplete TCP request open.
-TCP_IDLE_DEADLINE = 90.0
+TCP_IDLE_DEADLINE = 60.0
 UDP_MAX = 65507
 
 
@@ -146,7 +148,8 @@ class Cases:
         self.healthy(f'a REGISTER without {header}')
 
     def bad_values(self):
-        """Nonsense header values: an error reply or none, never 2xx."""
+        """Nonsense header values. The contract fixes no reply for these,
+        so the replies are only printed; the server must keep serving."""
         for name, value in (('CSeq', 'abc REGISTER'),
                             ('Content-Length', '-5'),
                             ('Via', 'garbage'),
@@ -158,7 +161,7 @@ class Cases:
                     data = data.replace(b'Content-Length: 0\r\n', b'')
                 conn.send(data)
                 reply = conn.recv_message(QUIET)
-            check_no_2xx(reply, f'REGISTER with "{name}: {value}"')
+            print(f'     ("{name}: {value}": {first_line(reply)})')
         self.healthy('nonsense header values')
 
     def short_body(self):
@@ -220,7 +223,7 @@ def body(run):
     for header in ('Call-ID', 'From', 'To', 'CSeq'):
         run.step(f'{tp}: no {header} -> 400 (or no reply)',
                  cases.missing, header)
-    run.step(f'{tp}: nonsense header values -> no 2xx', cases.bad_values)
+    run.step(f'{tp}: nonsense header values', cases.bad_values)
     if tp == 'tcp':
         run.step('tcp: REGISTER in two segments -> 200',
                  cases.split_segments)

@@ -206,8 +206,10 @@ class Run:
             if srv.proc is not None and srv.proc.poll() is not None \
                     and not srv.stopped:
                 self.fatal = True
-                print(f'     server exited with status {srv.proc.returncode};'
-                      f' last log lines:\n{tail(srv.log_path)}', flush=True)
+                if 'server exited' not in reason:
+                    print(f'     server exited with status '
+                          f'{srv.proc.returncode}; last log lines:\n'
+                          f'{tail(srv.log_path)}', flush=True)
 
     def finish(self):
         """Kill leftovers, keep the temp dir if anything failed; exit code."""
