@@ -29,13 +29,19 @@ static int dn_print(struct re_printf *pf, void *arg)
 			  dn->moh ? "true" : "false");
 }
 
+/* libre's str_cmp calls two NULLs different; here they are the same */
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 static bool dn_equal(const struct cfg_dn *a, const struct cfg_dn *b)
 {
 	return a->type == b->type && a->inter_trunk == b->inter_trunk &&
-	       a->moh == b->moh && !str_cmp(a->password, b->password) &&
-	       !str_cmp(a->contact, b->contact) &&
-	       !str_cmp(a->prefix, b->prefix);
+	       a->moh == b->moh && same(a->password, b->password) &&
+	       same(a->contact, b->contact) && same(a->prefix, b->prefix);
 }
+
 
 static int dn_report(const char *dn, const struct cfg_dn *a,
 		     const struct cfg_dn *b, cfg_change_h *changeh, void *arg)

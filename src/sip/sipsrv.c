@@ -56,7 +56,18 @@ static const char *missing_header(const struct sip_msg *msg)
 	return NULL;
 }
 
+static bool pl_digits(const struct pl *pl)
+{
+	for (size_t i = 0; i < pl->l; i++) {
+		if (pl->p[i] < '0' || pl->p[i] > '9')
+			return false;
+	}
+
+	return true;
+}
+
 static bool is_known(const struct pl *met)
+
 {
 	for (size_t i = 0; i < ARRAY_SIZE(known_methods); i++) {
 		if (0 == pl_strcmp(met, known_methods[i]))
@@ -108,7 +119,24 @@ static bool request_h(const struct sip_msg *msg, void *arg)
 		return true;
 	}
 
+	if (pl_isset(&msg->clen) &&
+	    (msg->clen.l > 9 || !pl_digits(&msg->clen))) {
+
+		warn_reply(srv, msg, 400, "Bad Request",
+			   "Content-Length is not a number");
+		return true;
+	}
+
+	/* RFC 3261 18.3: a datagram shorter than its Content-Length */
+	if (msg->tp == SIP_TRANSP_UDP && pl_isset(&msg->clen) &&
+	    pl_u32(&msg->clen) > mbuf_get_left(msg->mb)) {
+		warn_reply(srv, msg, 400, "Bad Request",
+			   "Content-Length is larger than the body");
+		return true;
+	}
+
 	if (pl_cmp(&msg->cseq.met, &msg->met)) {
+
 		warn_reply(srv, msg, 400, "Bad Request",
 			   "CSeq method differs from the request method");
 		return true;

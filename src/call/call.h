@@ -1,0 +1,144 @@
+/**
+ * @file call.h  The call model: calls, parties, their states, and what each
+ * party hears
+ *
+ * The heart of sipserver and the only place that knows the call model of
+ * shared/spec/call-model.md. It is pure: no sockets, no libre I/O, no clock
+ * and no randomness of its own. The shells feed it inputs (a SIP leg
+ * answered, a phone hung up, later CTI requests) and it answers through
+ * the three outputs of struct call_env: leg commands (what the SIP shell
+ * must do to a party's dialog), media commands (what a party hears and
+ * whether it is heard) and CTI events. Unit tests drive it with recorded
+ * outputs and pin down the event sequences of the spec.
+ */
+
+struct call_model;
+struct call;
+
+enum call_type {
+	CALL_INTERNAL = 0,
+	CALL_INBOUND,
+	CALL_OUTBOUND,
+	CALL_CONSULT,
+};
+
+enum call_party_state {
+	PARTY_DIALING = 0, /**< the caller, until answered */
+	PARTY_RINGING,     /**< a callee being alerted */
+	PARTY_ESTABLISHED,
+	PARTY_HELD,
+	PARTY_LISTEN_DISCONNECTED,
+	PARTY_RELEASED,
+};
+
+/** Who a party is, as the SIP shell identified it */
+struct call_endpoint {
+	const char *name;     /**< Extension DN, or the external number */
+	bool external;        /**< reached through a trunk */
+	const char *trunk;    /**< the Trunk DN, when external */
+	const char *location; /**< switch name of the party */
+	bool moh;             /**< false: never music, silence instead */
+};
+
+/* Outputs */
+
+enum call_leg_op {
+	CALL_LEG_ALERT = 0, /**< start the party's dialog (INVITE) */
+	CALL_LEG_PROGRESS,  /**< tell the caller the callee rings (180/183) */
+	CALL_LEG_ANSWER,    /**< answer the caller (200) */
+	CALL_LEG_REJECT,    /**< refuse the caller (scode) */
+	CALL_LEG_HANGUP,    /**< end the party's dialog (BYE or CANCEL) */
+};
+
+struct call_leg_cmd {
+	enum call_leg_op op;
+	uint32_t party;       /**< party id */
+	const char *target;   /**< ALERT: name to call */
+	bool external;        /**< ALERT: through trunk */
+	const char *trunk;    /**< ALERT: that trunk */
+	uint16_t scode;       /**< PROGRESS, REJECT: SIP status */
+	bool early_media;     /**< PROGRESS: with SDP */
+};
+
+enum call_source {
+	CALL_SRC_NONE = 0, /**< nothing is sent: before answer */
+	CALL_SRC_MIX,      /**< the mix of the others */
+	CALL_SRC_MUSIC,    /**< music: the file in .music */
+	CALL_SRC_SILENCE,  /**< silence (music is off for the party) */
+};
+
+/** What one party hears and whether it is heard */
+struct call_media_cmd {
+	uint32_t party;
+	uint64_t connid;    /**< the call (one mix per call) */
+	bool talk;          /**< its voice is in the call's mix */
+	bool listen;        /**< it gets the mix minus its own voice */
+	enum call_source source;
+	const char *music;  /**< CALL_SRC_MUSIC: file or folder */
+	bool remove;        /**< the party has left: free its media */
+};
+
+enum call_event_type {
+	CALL_EV_DIALING = 0,
+	CALL_EV_RINGING,
+	CALL_EV_ESTABLISHED,
+	CALL_EV_RELEASED,
+	CALL_EV_HELD,
+	CALL_EV_RETRIEVED,
+};
+
+/** A CTI event for one Extension DN (ThisDN) */
+struct call_event {
+	enum call_event_type type;
+	const struct call *call;
+	const char *this_dn;
+	const char *this_role;
+	const char *other_dn;  /**< NULL when none */
+	const char *other_role;
+	const char *ani, *dnis;
+	uint16_t cause;        /**< RELEASED: SIP status that ended it, 0 */
+};
+
+struct call_env {
+	void (*leg)(const struct call_leg_cmd *cmd, void *arg);
+	void (*media)(const struct call_media_cmd *cmd, void *arg);
+	void (*event)(const struct call_event *ev, void *arg);
+	/** fill a 36-character CallUUID (the model has no randomness) */
+	void (*uuid)(char *buf, size_t sz, void *arg);
+	void *arg;
+};
+
+/** Settings the model reads from the configuration at event time */
+struct call_settings {
+	const char *default_music;
+};
+
+int call_model_alloc(struct call_model **mp, const struct call_env *env,
+		     uint64_t connid_seed);
+void call_model_settings(struct call_model *m, const struct call_settings *s);
+uint32_t call_model_count(const struct call_model *m);
+uint32_t call_model_parties(const struct call_model *m);
+
+/* Inputs from the SIP shell */
+
+int call_originate(struct call_model *m, uint32_t *callerp,
+		   uint32_t *calleep, const struct call_endpoint *caller,
+		   const struct call_endpoint *callee, enum call_type type);
+int call_party_progress(struct call_model *m, uint32_t party,
+			bool early_media);
+int call_party_answered(struct call_model *m, uint32_t party);
+int call_party_failed(struct call_model *m, uint32_t party, uint16_t scode);
+int call_party_hangup(struct call_model *m, uint32_t party);
+int call_party_hold(struct call_model *m, uint32_t party, bool hold);
+
+/* Queries */
+
+const struct call *call_find(const struct call_model *m, uint64_t connid);
+const struct call *call_of_party(const struct call_model *m, uint32_t party);
+uint64_t call_connid(const struct call *call);
+const char *call_uuid(const struct call *call);
+enum call_type call_type(const struct call *call);
+const char *call_type_name(enum call_type type);
+const char *call_party_state_name(enum call_party_state state);
+int call_party_state(const struct call_model *m, uint32_t party,
+		     enum call_party_state *statep);
