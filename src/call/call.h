@@ -24,7 +24,7 @@ enum call_type {
 
 enum call_party_state {
 	PARTY_DIALING = 0, /**< the caller, until answered */
-	PARTY_RINGING,     /**< a callee being alerted */
+	PARTY_RINGING,	   /**< a callee being alerted */
 	PARTY_ESTABLISHED,
 	PARTY_HELD,
 	PARTY_LISTEN_DISCONNECTED,
@@ -34,10 +34,10 @@ enum call_party_state {
 /** Who a party is, as the SIP shell identified it */
 struct call_endpoint {
 	const char *name;     /**< Extension DN, or the external number */
-	bool external;        /**< reached through a trunk */
+	bool external;	      /**< reached through a trunk */
 	const char *trunk;    /**< the Trunk DN, when external */
 	const char *location; /**< switch name of the party */
-	bool moh;             /**< false: never music, silence instead */
+	bool moh;	      /**< false: never music, silence instead */
 };
 
 /* Outputs */
@@ -52,30 +52,30 @@ enum call_leg_op {
 
 struct call_leg_cmd {
 	enum call_leg_op op;
-	uint32_t party;       /**< party id */
-	const char *target;   /**< ALERT: name to call */
-	bool external;        /**< ALERT: through trunk */
-	const char *trunk;    /**< ALERT: that trunk */
-	uint16_t scode;       /**< PROGRESS, REJECT: SIP status */
-	bool early_media;     /**< PROGRESS: with SDP */
+	uint32_t party;	    /**< party id */
+	const char *target; /**< ALERT: name to call */
+	bool external;	    /**< ALERT: through trunk */
+	const char *trunk;  /**< ALERT: that trunk */
+	uint16_t scode;	    /**< PROGRESS, REJECT: SIP status */
+	bool early_media;   /**< PROGRESS: with SDP */
 };
 
 enum call_source {
 	CALL_SRC_NONE = 0, /**< nothing is sent: before answer */
-	CALL_SRC_MIX,      /**< the mix of the others */
-	CALL_SRC_MUSIC,    /**< music: the file in .music */
+	CALL_SRC_MIX,	   /**< the mix of the others */
+	CALL_SRC_MUSIC,	   /**< music: the file in .music */
 	CALL_SRC_SILENCE,  /**< silence (music is off for the party) */
 };
 
 /** What one party hears and whether it is heard */
 struct call_media_cmd {
 	uint32_t party;
-	uint64_t connid;    /**< the call (one mix per call) */
-	bool talk;          /**< its voice is in the call's mix */
-	bool listen;        /**< it gets the mix minus its own voice */
+	uint64_t connid; /**< the call (one mix per call) */
+	bool talk;	 /**< its voice is in the call's mix */
+	bool listen;	 /**< it gets the mix minus its own voice */
 	enum call_source source;
-	const char *music;  /**< CALL_SRC_MUSIC: file or folder */
-	bool remove;        /**< the party has left: free its media */
+	const char *music; /**< CALL_SRC_MUSIC: file or folder */
+	bool remove;	   /**< the party has left: free its media */
 };
 
 enum call_event_type {
@@ -93,10 +93,10 @@ struct call_event {
 	const struct call *call;
 	const char *this_dn;
 	const char *this_role;
-	const char *other_dn;  /**< NULL when none */
+	const char *other_dn; /**< NULL when none */
 	const char *other_role;
 	const char *ani, *dnis;
-	uint16_t cause;        /**< RELEASED: SIP status that ended it, 0 */
+	uint16_t cause; /**< RELEASED: SIP status that ended it, 0 */
 };
 
 struct call_env {
@@ -121,11 +121,10 @@ uint32_t call_model_parties(const struct call_model *m);
 
 /* Inputs from the SIP shell */
 
-int call_originate(struct call_model *m, uint32_t *callerp,
-		   uint32_t *calleep, const struct call_endpoint *caller,
+int call_originate(struct call_model *m, uint32_t *callerp, uint32_t *calleep,
+		   const struct call_endpoint *caller,
 		   const struct call_endpoint *callee, enum call_type type);
-int call_party_progress(struct call_model *m, uint32_t party,
-			bool early_media);
+int call_party_progress(struct call_model *m, uint32_t party, bool early_media);
 int call_party_answered(struct call_model *m, uint32_t party);
 int call_party_failed(struct call_model *m, uint32_t party, uint16_t scode);
 int call_party_hangup(struct call_model *m, uint32_t party);

@@ -121,7 +121,6 @@ static bool request_h(const struct sip_msg *msg, void *arg)
 
 	if (pl_isset(&msg->clen) &&
 	    (msg->clen.l > 9 || !pl_digits(&msg->clen))) {
-
 		warn_reply(srv, msg, 400, "Bad Request",
 			   "Content-Length is not a number");
 		return true;
@@ -136,7 +135,6 @@ static bool request_h(const struct sip_msg *msg, void *arg)
 	}
 
 	if (pl_cmp(&msg->cseq.met, &msg->met)) {
-
 		warn_reply(srv, msg, 400, "Bad Request",
 			   "CSeq method differs from the request method");
 		return true;
