@@ -1,0 +1,272 @@
+/**
+ * @file call.c  Calls and their parties: creation, lookup, release
+ *
+ * The model owns every call and party; the shells name parties by a
+ * numeric id (stable, never reused) so that no pointer crosses the
+ * boundary. A call is a ConnID, a CallUUID and its parties in the order
+ * they joined, which is the order LCTParty lists them in.
+ */
+#include <string.h>
+#include <re.h>
+#include "call/call.h"
+#include "call/priv.h"
+
+static void party_destructor(void *arg)
+{
+	struct party *p = arg;
+
+	hash_unlink(&p->he);
+	list_unlink(&p->le);
+	mem_deref(p->name);
+	mem_deref(p->trunk);
+	mem_deref(p->location);
+	mem_deref(p->music);
+}
+
+static void call_destructor(void *arg)
+{
+	struct call *call = arg;
+
+	hash_unlink(&call->he);
+	list_flush(&call->partyl);
+	mem_deref(call->ani);
+	mem_deref(call->dnis);
+}
+
+static void model_destructor(void *arg)
+{
+	struct call_model *m = arg;
+
+	hash_flush(m->calls);
+	mem_deref(m->calls);
+	mem_deref(m->parties);
+	mem_deref(m->default_music);
+}
+
+/**
+ * Create the call model
+ *
+ * @param env         Outputs; copied
+ * @param connid_seed First ConnID; each call takes the next value, so
+ *                    ConnIDs never repeat within the process
+ */
+int call_model_alloc(struct call_model **mp, const struct call_env *env,
+		     uint64_t connid_seed)
+{
+	struct call_model *m;
+	int err;
+
+	if (!mp || !env || !env->leg || !env->media || !env->event ||
+	    !env->uuid)
+		return EINVAL;
+
+	m = mem_zalloc(sizeof(*m), model_destructor);
+	if (!m)
+		return ENOMEM;
+
+	m->env = *env;
+	m->next_connid = connid_seed;
+	m->next_party = 1;
+	err = hash_alloc(&m->calls, 256);
+	err = err ? err : hash_alloc(&m->parties, 1024);
+	if (err) {
+		mem_deref(m);
+		return err;
+	}
+
+	*mp = m;
+	return 0;
+}
+
+void call_model_settings(struct call_model *m, const struct call_settings *s)
+{
+	if (!m || !s)
+		return;
+
+	m->default_music = mem_deref(m->default_music);
+	if (s->default_music)
+		(void)str_dup(&m->default_music, s->default_music);
+}
+
+uint32_t call_model_count(const struct call_model *m)
+{
+	return m ? m->ncalls : 0;
+}
+
+uint32_t call_model_parties(const struct call_model *m)
+{
+	return m ? m->nparties : 0;
+}
+
+static void call_count_destructor(void *arg)
+{
+	struct call *call = arg;
+
+	--call->m->ncalls;
+	call_destructor(arg);
+}
+
+struct call *call_create(struct call_model *m, enum call_type type)
+{
+	struct call *call = mem_zalloc(sizeof(*call), call_count_destructor);
+
+	if (!call)
+		return NULL;
+
+	call->m = m;
+	call->type = type;
+	call->connid = m->next_connid++;
+	m->env.uuid(call->uuid, sizeof(call->uuid), m->env.arg);
+	hash_append(m->calls, (uint32_t)call->connid, &call->he, call);
+	++m->ncalls;
+
+	return call;
+}
+
+static void party_count_destructor(void *arg)
+{
+	struct party *p = arg;
+
+	--p->m->nparties;
+	party_destructor(arg);
+}
+
+struct party *party_create(struct call *call, const struct call_endpoint *ep,
+			   enum call_party_state state, const char *role)
+{
+	struct call_model *m = call->m;
+	struct party *p = mem_zalloc(sizeof(*p), party_count_destructor);
+	int err;
+
+	if (!p)
+		return NULL;
+
+	p->m = m;
+	p->id = m->next_party++;
+	p->call = call;
+	p->state = state;
+	p->role = role;
+	p->external = ep->external;
+	p->moh = ep->moh;
+	err = str_dup(&p->name, ep->name);
+	if (!err && ep->trunk)
+		err = str_dup(&p->trunk, ep->trunk);
+	if (!err && ep->location)
+		err = str_dup(&p->location, ep->location);
+	if (err)
+		return mem_deref(p);
+
+	hash_append(m->parties, p->id, &p->he, p);
+	list_append(&call->partyl, &p->le, p);
+	++m->nparties;
+
+	return p;
+}
+
+static bool call_cmp(struct le *le, void *arg)
+{
+	const struct call *call = le->data;
+
+	return call->connid == *(const uint64_t *)arg;
+}
+
+const struct call *call_find(const struct call_model *m, uint64_t connid)
+{
+	struct le *le;
+
+	if (!m)
+		return NULL;
+
+	le = hash_lookup(m->calls, (uint32_t)connid, call_cmp, &connid);
+	return le ? le->data : NULL;
+}
+
+static bool party_cmp(struct le *le, void *arg)
+{
+	const struct party *p = le->data;
+
+	return p->id == *(const uint32_t *)arg;
+}
+
+struct party *party_find(const struct call_model *m, uint32_t id)
+{
+	struct le *le;
+
+	if (!m)
+		return NULL;
+
+	le = hash_lookup(m->parties, id, party_cmp, &id);
+	return le ? le->data : NULL;
+}
+
+const struct call *call_of_party(const struct call_model *m, uint32_t party)
+{
+	const struct party *p = party_find(m, party);
+
+	return p ? p->call : NULL;
+}
+
+/** The one other party of a call, or NULL when there is not exactly one */
+struct party *party_other(const struct party *p)
+{
+	struct party *other = NULL;
+
+	for (struct le *le = p->call->partyl.head; le; le = le->next) {
+		struct party *q = le->data;
+
+		if (q == p || q->state == PARTY_RELEASED)
+			continue;
+		if (other)
+			return NULL;
+		other = q;
+	}
+
+	return other;
+}
+
+uint64_t call_connid(const struct call *call)
+{
+	return call ? call->connid : 0;
+}
+
+const char *call_uuid(const struct call *call)
+{
+	return call ? call->uuid : NULL;
+}
+
+enum call_type call_type(const struct call *call)
+{
+	return call ? call->type : CALL_INTERNAL;
+}
+
+const char *call_type_name(enum call_type type)
+{
+	static const char *const names[] = {"Internal", "Inbound", "Outbound",
+					    "Consult"};
+
+	return type < ARRAY_SIZE(names) ? names[type] : "?";
+}
+
+const char *call_party_state_name(enum call_party_state state)
+{
+	static const char *const names[] = {"Dialing",
+					    "Ringing",
+					    "Established",
+					    "Held",
+					    "ListenDisconnected",
+					    "Released"};
+
+	return state < ARRAY_SIZE(names) ? names[state] : "?";
+}
+
+int call_party_state(const struct call_model *m, uint32_t party,
+		     enum call_party_state *statep)
+{
+	const struct party *p = party_find(m, party);
+
+	if (!p || !statep)
+		return ENOENT;
+
+	*statep = p->state;
+	return 0;
+}
