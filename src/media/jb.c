@@ -137,6 +137,8 @@ int jb_put(struct jb *jb, uint32_t ts, const int16_t *pcm, size_t n,
 
 	if (!jb || (!pcm && n) || n > JB_PACKET_MAX)
 		return EINVAL;
+	if (!n)
+		return 0; /* no audio (a keepalive): must not sync */
 
 	++jb->stats.put;
 	d = ts_diff(ts, jb->play);

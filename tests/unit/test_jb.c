@@ -478,6 +478,7 @@ static void test_depth_and_args(void **state)
 	assert_int_equal(EINVAL, jb_put(NULL, 0, pcm, 160, false));
 	assert_int_equal(EINVAL, jb_put(jb, 0, NULL, 160, false));
 	assert_int_equal(EINVAL, jb_put(jb, 0, pcm, JB_PACKET_MAX + 1, false));
+	assert_int_equal(0, jb_put(jb, 0, NULL, 0, false));
 	assert_int_equal(0, jb_stats(jb)->put);
 
 	/* 100 ms delay + the 20 ms packet itself */
