@@ -15,6 +15,10 @@
 #include "cfg/cfg.h"
 #include "reg/reg.h"
 #include "sip/sipsrv.h"
+#include "sip/b2bua.h"
+#include "media/codec.h"
+#include "media/player.h"
+#include "media/media.h"
 #include "app/app.h"
 
 enum {
@@ -27,6 +31,9 @@ static struct {
 	struct cfg *conf;
 	struct sipsrv *sip;
 	struct reg *reg;
+	struct player_cache *players;
+	struct media *media;
+	struct b2bua *b2bua;
 } app;
 
 static void print_problems(const char *problems)
@@ -87,6 +94,24 @@ static void log_problems(const char *problems)
 	}
 }
 
+/* Decode the configured music now, not when the first call is held */
+static void music_preload(const struct cfg *conf)
+{
+	const char *paths[] = {conf->default_music,
+			       conf->music_listen_disconnect};
+	struct player *p;
+	char reason[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		p = NULL;
+		if (player_cache_get(app.players, &p, paths[i], reason,
+				     sizeof(reason)))
+			log_warn("main", "music: %s", reason);
+		mem_deref(p);
+	}
+	(void)player_cache_prune(app.players);
+}
+
 static void reload(void)
 {
 	struct cfg *conf = NULL;
@@ -110,10 +135,32 @@ static void reload(void)
 	cfg_keep_restart_options(conf, app.conf);
 	log_level_set((enum log_level)conf->log_level);
 	reg_conf_set(app.reg, conf);
+	b2bua_cfg_set(app.b2bua, conf);
+	music_preload(conf);
 
 	mem_deref(app.conf);
 	app.conf = conf;
 	log_info("conf", "reloaded %s", app.path);
+}
+
+/* One line with every counter a test or an operator needs to see that
+ * nothing was left behind */
+static void status_log(void)
+{
+	struct b2bua_stats bs;
+	struct media_stats ms;
+
+	b2bua_stats(app.b2bua, &bs);
+	media_stats(app.media, &ms);
+	log_info("status",
+		 "calls=%u parties=%u legs=%u rtp_legs=%u mixes=%u "
+		 "frames=%llu late=%llu rx=%llu tx=%llu rx_foreign=%llu "
+		 "rx_bad=%llu",
+		 bs.calls, bs.parties, bs.legs, ms.legs, ms.mixes,
+		 (unsigned long long)ms.ticks, (unsigned long long)ms.late,
+		 (unsigned long long)ms.rx, (unsigned long long)ms.tx,
+		 (unsigned long long)ms.rx_foreign,
+		 (unsigned long long)ms.rx_bad);
 }
 
 static void signal_h(int sig, void *arg)
@@ -122,6 +169,10 @@ static void signal_h(int sig, void *arg)
 
 	if (sig == SIGHUP) {
 		reload();
+		return;
+	}
+	if (sig == SIGUSR1) {
+		status_log();
 		return;
 	}
 
@@ -142,6 +193,12 @@ static void fds_raise(void)
 		(void)fd_setsize((int)MIN(rl.rlim_cur, (rlim_t)MAX_FDS));
 }
 
+static void rtp_timeout_h(uint32_t party, void *arg)
+{
+	(void)arg;
+	b2bua_rtp_timeout(app.b2bua, party);
+}
+
 static int modules_start(void)
 {
 	int err;
@@ -153,18 +210,28 @@ static int modules_start(void)
 	}
 
 	err = sipsrv_alloc(&app.sip, app.conf);
-	if (!err)
-		err = reg_alloc(&app.reg, sipsrv_sip(app.sip), app.conf);
+	err = err ? err : reg_alloc(&app.reg, sipsrv_sip(app.sip), app.conf);
+	err = err ? err : player_cache_alloc(&app.players);
+	err = err ? err
+		  : media_alloc(&app.media, app.conf, rtp_timeout_h, NULL);
+	err = err ? err
+		  : b2bua_alloc(&app.b2bua, sipsrv_sip(app.sip), app.reg,
+				app.media, app.players, app.conf);
+	err = err ? err : sipsrv_listen(app.sip);
 	if (err)
 		return err;
 
 	sipsrv_reg_set(app.sip, app.reg);
+	music_preload(app.conf);
 	return 0;
 }
 
 static void modules_stop(void)
 {
 	sipsrv_reg_set(app.sip, NULL);
+	app.b2bua = mem_deref(app.b2bua);
+	app.media = mem_deref(app.media);
+	app.players = mem_deref(app.players);
 	app.reg = mem_deref(app.reg);
 	app.sip = mem_deref(app.sip);
 	app_signals_stop();

@@ -27,6 +27,7 @@ static void sigset_get(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGUSR1);
 }
 
 static void signalfd_h(int flags, void *arg)

@@ -54,6 +54,7 @@ struct call_leg_cmd {
 	enum call_leg_op op;
 	uint32_t party;	    /**< party id */
 	const char *target; /**< ALERT: name to call */
+	const char *from;   /**< ALERT: name of the calling party */
 	bool external;	    /**< ALERT: through trunk */
 	const char *trunk;  /**< ALERT: that trunk */
 	uint16_t scode;	    /**< PROGRESS, REJECT: SIP status */

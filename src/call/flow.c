@@ -25,13 +25,24 @@ static void leg(struct call_model *m, enum call_leg_op op,
 	cmd.party = p->id;
 	cmd.scode = scode;
 	cmd.early_media = early;
-	if (op == CALL_LEG_ALERT) {
-		cmd.target = p->name;
-		cmd.external = p->external;
-		cmd.trunk = p->trunk;
-	}
 	call_leg_emit(m, &cmd);
 }
+
+static void alert(struct call_model *m, const struct party *p,
+		  const struct party *from)
+{
+	struct call_leg_cmd cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = CALL_LEG_ALERT;
+	cmd.party = p->id;
+	cmd.target = p->name;
+	cmd.external = p->external;
+	cmd.trunk = p->trunk;
+	cmd.from = from->name;
+	call_leg_emit(m, &cmd);
+}
+
 
 /**
  * A party calls another: the caller's dialog exists, the callee's is to
@@ -64,8 +75,9 @@ int call_originate(struct call_model *m, uint32_t *callerp, uint32_t *calleep,
 	if (calleep)
 		*calleep = b->id;
 
-	leg(m, CALL_LEG_ALERT, b, 0, false);
+	alert(m, b, a);
 	call_event_emit(a, CALL_EV_DIALING, b, 0);
+
 	call_media_update(call);
 
 	return 0;

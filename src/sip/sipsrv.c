@@ -15,19 +15,21 @@
 #include "reg/reg.h"
 #include "sip/sipsrv.h"
 
-#define ALLOW "Allow: REGISTER, OPTIONS\r\n"
+#define ALLOW "Allow: INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS\r\n"
 
 struct sipsrv {
 	struct sip *sip;
-	struct sip_lsnr *lsnr;
+	struct sip_lsnr *sanity;   /**< first: refuses bad requests */
+	struct sip_lsnr *dispatch; /**< last: what no module took */
 	struct tls *tls;
 	struct reg *reg; /* not owned */
 };
 
 /* Methods of RFC 3261 and its extensions that we know but do not serve */
 static const char *const known_methods[] = {
-	"INVITE", "BYE",     "INFO",   "UPDATE",    "PRACK",
-	"REFER",  "MESSAGE", "NOTIFY", "SUBSCRIBE", "PUBLISH",
+	"INFO",	   "UPDATE", "PRACK",	  "REFER",
+	"MESSAGE", "NOTIFY", "SUBSCRIBE", "PUBLISH",
+
 };
 
 static void warn_reply(struct sipsrv *srv, const struct sip_msg *msg,
@@ -95,50 +97,62 @@ static void dispatch(struct sipsrv *srv, const struct sip_msg *msg)
 		warn_reply(srv, msg, 501, "Not Implemented", "unknown method");
 }
 
-static bool request_h(const struct sip_msg *msg, void *arg)
+/* What makes a request unusable, or NULL */
+static const char *bad_request(const struct sip_msg *msg, char *buf, size_t sz)
+{
+	const char *missing = missing_header(msg);
+
+	if (missing) {
+		re_snprintf(buf, sz, "missing %s header", missing);
+		return buf;
+	}
+	if (pl_isset(&msg->clen) && (msg->clen.l > 9 || !pl_digits(&msg->clen)))
+		return "Content-Length is not a number";
+
+	/* RFC 3261 18.3: a datagram shorter than its Content-Length */
+	if (msg->tp == SIP_TRANSP_UDP && pl_isset(&msg->clen) &&
+	    pl_u32(&msg->clen) > mbuf_get_left(msg->mb))
+		return "Content-Length is larger than the body";
+
+	if (pl_cmp(&msg->cseq.met, &msg->met))
+		return "CSeq method differs from the request method";
+
+	return NULL;
+}
+
+/* The first listener: a bad request is answered 400 (or dropped when
+ * there is nowhere to answer) and no module ever sees it */
+static bool sanity_h(const struct sip_msg *msg, void *arg)
 {
 	struct sipsrv *srv = arg;
-	const char *missing;
+	const char *bad;
+	char buf[64];
 
-	if (0 == pl_strcmp(&msg->met, "ACK"))
-		return true; /* never answered; ACKs of our finals end here */
-
-	/* without a Via there is nowhere to send a reply */
 	if (!pl_isset(&msg->via.sentby)) {
 		log_info("sip", "%r from %J dropped: no Via header", &msg->met,
 			 &msg->src);
 		return true;
 	}
 
-	missing = missing_header(msg);
-	if (missing) {
-		char text[64];
+	bad = bad_request(msg, buf, sizeof(buf));
+	if (!bad)
+		return false;
 
-		re_snprintf(text, sizeof(text), "missing %s header", missing);
-		warn_reply(srv, msg, 400, "Bad Request", text);
-		return true;
-	}
+	if (0 == pl_strcmp(&msg->met, "ACK"))
+		log_info("sip", "ACK from %J dropped: %s", &msg->src, bad);
+	else
+		warn_reply(srv, msg, 400, "Bad Request", bad);
 
-	if (pl_isset(&msg->clen) &&
-	    (msg->clen.l > 9 || !pl_digits(&msg->clen))) {
-		warn_reply(srv, msg, 400, "Bad Request",
-			   "Content-Length is not a number");
-		return true;
-	}
+	return true;
+}
 
-	/* RFC 3261 18.3: a datagram shorter than its Content-Length */
-	if (msg->tp == SIP_TRANSP_UDP && pl_isset(&msg->clen) &&
-	    pl_u32(&msg->clen) > mbuf_get_left(msg->mb)) {
-		warn_reply(srv, msg, 400, "Bad Request",
-			   "Content-Length is larger than the body");
-		return true;
-	}
+/* The last listener: whatever no module took */
+static bool dispatch_h(const struct sip_msg *msg, void *arg)
+{
+	struct sipsrv *srv = arg;
 
-	if (pl_cmp(&msg->cseq.met, &msg->met)) {
-		warn_reply(srv, msg, 400, "Bad Request",
-			   "CSeq method differs from the request method");
-		return true;
-	}
+	if (0 == pl_strcmp(&msg->met, "ACK"))
+		return true; /* never answered */
 
 	dispatch(srv, msg);
 	return true;
@@ -148,7 +162,8 @@ static void sipsrv_destructor(void *arg)
 {
 	struct sipsrv *srv = arg;
 
-	mem_deref(srv->lsnr);
+	mem_deref(srv->dispatch);
+	mem_deref(srv->sanity);
 	sip_close(srv->sip, true);
 	mem_deref(srv->sip);
 	mem_deref(srv->tls);
@@ -220,7 +235,7 @@ int sipsrv_alloc(struct sipsrv **srvp, const struct cfg *conf)
 	if (!err)
 		err = tls_add(srv, conf);
 	if (!err)
-		err = sip_listen(&srv->lsnr, srv->sip, true, request_h, srv);
+		err = sip_listen(&srv->sanity, srv->sip, true, sanity_h, srv);
 	if (err) {
 		mem_deref(srv);
 		return err;
@@ -233,6 +248,18 @@ int sipsrv_alloc(struct sipsrv **srvp, const struct cfg *conf)
 struct sip *sipsrv_sip(const struct sipsrv *srv)
 {
 	return srv ? srv->sip : NULL;
+}
+
+/**
+ * Add the catch-all listener, after every module's own (libre asks
+ * listeners in the order they were added)
+ */
+int sipsrv_listen(struct sipsrv *srv)
+{
+	if (!srv || srv->dispatch)
+		return EINVAL;
+
+	return sip_listen(&srv->dispatch, srv->sip, true, dispatch_h, srv);
 }
 
 void sipsrv_reg_set(struct sipsrv *srv, struct reg *reg)

@@ -8,4 +8,5 @@ struct reg;
 
 int sipsrv_alloc(struct sipsrv **srvp, const struct cfg *conf);
 struct sip *sipsrv_sip(const struct sipsrv *srv);
+int sipsrv_listen(struct sipsrv *srv);
 void sipsrv_reg_set(struct sipsrv *srv, struct reg *reg);

@@ -13,9 +13,10 @@ contract in tests/e2e/README.md. This module holds everything they share:
 - `run_sipp`: one SIPp call with its logs kept in the temp dir,
 - `SipClient` / `send_raw`: a raw SIP client over UDP or TCP.
 
-Port block (E2E_PORT_BASE = B, the test may use B .. B+19 only):
+Port block (E2E_PORT_BASE = B, the test may use B .. B+49 only):
   B      SIP (UDP and TCP)       B+1      tlib
   B+2..9 local ports of clients  B+10..19 the server's RTP range
+  B+20..27 SIP of phones 0..3 (2 each)  B+28..43 RTP of phones 0..3 (4 each)
 Nothing here sleeps a fixed time to wait for something: every wait polls
 with a deadline.
 """
@@ -97,6 +98,17 @@ class Ports:
         self.rtp_min = base + 10
         self.rtp_max = base + 19
         self._next = base + self.CLIENT_FIRST + 1  # client(0): raw client
+
+    def phone_sip(self, i):
+        """SIP port of phone i (0..3): baresip binds it and the next one."""
+        check(0 <= i <= 3, f'phone index {i} outside the port block')
+        return self.base + 20 + 2 * i
+
+    def phone_rtp(self, i):
+        """RTP port range (4 ports) of phone i (0..3)."""
+        check(0 <= i <= 3, f'phone index {i} outside the port block')
+        first = self.base + 28 + 4 * i
+        return (first, first + 3)
 
     def client(self, i):
         """Client port number i (0..7)."""

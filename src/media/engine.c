@@ -1,0 +1,525 @@
+/**
+ * @file engine.c  The media engine's control-thread side
+ *
+ * Starts the worker threads, binds RTP/RTCP socket pairs from the
+ * configured port range, pins each call's legs to one worker (round robin
+ * over calls, so one call's mix never crosses threads) and turns the
+ * workers' reports into loop events. Everything here runs on the control
+ * thread except media_post, which workers call.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <re.h>
+#include "log/log.h"
+#include "cfg/cfg.h"
+#include "media/codec.h"
+#include "media/jb.h"
+#include "media/mix.h"
+#include "media/player.h"
+#include "media/media.h"
+#include "media/priv.h"
+
+/** A call pinned to a worker: which one, and by how many legs */
+struct pin {
+	struct le he;
+	uint64_t connid;
+	unsigned worker;
+	uint32_t legs;
+};
+
+struct media {
+	struct worker *workers;
+	unsigned nworkers;
+	unsigned next_worker;
+	struct hash *pins;
+	struct sa laddr;
+	uint16_t port_min, port_max, port_next;
+	uint32_t legs;
+
+	pthread_mutex_t msg_lock; /**< guards msgl */
+	struct list msgl;
+	int msg_fd; /**< eventfd: wakes the control thread */
+
+	media_timeout_h *timeouth;
+	void *arg;
+};
+
+struct media_leg {
+	struct media *m;
+	struct worker *w;
+	struct wleg *wl;
+	uint64_t connid;
+	uint32_t id;
+	uint16_t port;
+};
+
+uint64_t media_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Called by workers: queue a report, wake the loop if it was idle */
+void media_post(struct media *m, enum msg_type type, uint32_t id, uint16_t port,
+		struct player *music)
+{
+	struct msg *msg = calloc(1, sizeof(*msg));
+	bool wake;
+	uint64_t one = 1;
+
+	if (!msg)
+		return; /* a lost report: the port stays taken; logged nowhere */
+
+	msg->type = type;
+	msg->id = id;
+	msg->port = port;
+	msg->music = music;
+
+	pthread_mutex_lock(&m->msg_lock);
+	wake = !m->msgl.head;
+	list_append(&m->msgl, &msg->le, msg);
+	pthread_mutex_unlock(&m->msg_lock);
+
+	if (wake)
+		(void)!write(m->msg_fd, &one, sizeof(one));
+}
+
+static void msg_handle(struct media *m, struct msg *msg)
+{
+	switch (msg->type) {
+	case MSG_CLOSED:
+		--m->legs;
+		break;
+	case MSG_TIMEOUT:
+		if (m->timeouth)
+			m->timeouth(msg->id, m->arg);
+		break;
+	case MSG_UNREF:
+		mem_deref(msg->music);
+		break;
+	}
+}
+
+static void msgs_drain(struct media *m)
+{
+	struct list msgl;
+	struct le *le;
+
+	/* move, not copy: each element knows the list it is in */
+	list_init(&msgl);
+	pthread_mutex_lock(&m->msg_lock);
+	while ((le = m->msgl.head)) {
+		list_unlink(le);
+		list_append(&msgl, le, le->data);
+	}
+	pthread_mutex_unlock(&m->msg_lock);
+
+
+	while ((le = msgl.head)) {
+		struct msg *msg = le->data;
+
+		list_unlink(le);
+		msg_handle(m, msg);
+		free(msg);
+	}
+}
+
+static void msg_fd_h(int flags, void *arg)
+{
+	struct media *m = arg;
+	uint64_t n;
+	(void)flags;
+
+	(void)!read(m->msg_fd, &n, sizeof(n));
+	msgs_drain(m);
+}
+
+static void workers_stop(struct media *m)
+{
+	for (unsigned i = 0; i < m->nworkers; i++) {
+		struct worker *w = &m->workers[i];
+
+		if (!w->started)
+			continue;
+		atomic_store(&w->stop, true);
+		pthread_join(w->thread, NULL);
+		w->started = false;
+	}
+	for (unsigned i = 0; i < m->nworkers; i++)
+		worker_free_all(&m->workers[i]);
+}
+
+static void media_destructor(void *arg)
+{
+	struct media *m = arg;
+
+	if (m->workers) {
+		workers_stop(m);
+		for (unsigned i = 0; i < m->nworkers; i++)
+			pthread_mutex_destroy(&m->workers[i].lock);
+		free(m->workers);
+	}
+	msgs_drain(m);
+	hash_flush(m->pins);
+	mem_deref(m->pins);
+	if (m->msg_fd >= 0) {
+		fd_close(m->msg_fd);
+		close(m->msg_fd);
+	}
+	pthread_mutex_destroy(&m->msg_lock);
+}
+
+static int workers_start(struct media *m)
+{
+	for (unsigned i = 0; i < m->nworkers; i++) {
+		struct worker *w = &m->workers[i];
+		int err;
+
+		w->m = m;
+		w->idx = i;
+		pthread_mutex_init(&w->lock, NULL);
+		list_init(&w->cmdl);
+		err = pthread_create(&w->thread, NULL, worker_main, w);
+		if (err)
+			return err;
+		w->started = true;
+	}
+
+	return 0;
+}
+
+/**
+ * Start the media engine: media-threads workers, RTP on sip-address
+ *
+ * @param timeouth Called on the control thread when a leg's RTP stopped
+ */
+int media_alloc(struct media **mp, const struct cfg *cfg,
+		media_timeout_h *timeouth, void *arg)
+{
+	struct media *m;
+	int err;
+
+	if (!mp || !cfg)
+		return EINVAL;
+
+	m = mem_zalloc(sizeof(*m), media_destructor);
+	if (!m)
+		return ENOMEM;
+
+	pthread_mutex_init(&m->msg_lock, NULL);
+	m->msg_fd = -1;
+	m->laddr = cfg->sip_address;
+	m->port_min = cfg->rtp_port_min + (cfg->rtp_port_min & 1);
+	m->port_max = cfg->rtp_port_max;
+	m->port_next = m->port_min;
+	m->timeouth = timeouth;
+	m->arg = arg;
+	m->nworkers = cfg->media_threads;
+	m->workers = calloc(m->nworkers, sizeof(*m->workers));
+
+	err = m->workers ? hash_alloc(&m->pins, 256) : ENOMEM;
+	if (!err) {
+		m->msg_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		err = m->msg_fd < 0 ? errno : 0;
+	}
+	if (!err)
+		err = fd_listen(m->msg_fd, FD_READ, msg_fd_h, m);
+	if (!err)
+		err = workers_start(m);
+	if (err) {
+		mem_deref(m);
+		return err;
+	}
+
+	log_info("media", "%u worker thread(s), RTP ports %u-%u on %j",
+		 m->nworkers, m->port_min, m->port_max, &m->laddr);
+	*mp = m;
+	return 0;
+}
+
+void media_stats(const struct media *m, struct media_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!m)
+		return;
+
+	st->legs = m->legs;
+	for (unsigned i = 0; i < m->nworkers; i++) {
+		struct worker *w = &m->workers[i];
+
+		st->mixes += atomic_load(&w->nmixes);
+		st->ticks += atomic_load(&w->ticks);
+		st->late += atomic_load(&w->late);
+		st->rx += atomic_load(&w->rx);
+		st->tx += atomic_load(&w->tx);
+		st->rx_foreign += atomic_load(&w->rx_foreign);
+		st->rx_bad += atomic_load(&w->rx_bad);
+	}
+}
+
+static int udp_bind(const struct sa *laddr, uint16_t port)
+{
+	struct sa a = *laddr;
+	int fd;
+
+	sa_set_port(&a, port);
+	fd = socket(sa_af(&a), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, &a.u.sa, a.len) < 0) {
+		close(fd);
+		return -1;
+	}
+
+	return fd;
+}
+
+/* The next even port whose pair binds; RTCP on port + 1 */
+static int ports_bind(struct media *m, struct wleg *l)
+{
+	uint32_t span = (uint32_t)(m->port_max - m->port_min + 1) / 2;
+
+	for (uint32_t i = 0; i < span; i++) {
+		uint16_t port = m->port_next;
+
+		m->port_next += 2;
+		if (m->port_next + 1 > m->port_max || m->port_next < port)
+			m->port_next = m->port_min;
+
+		l->fd = udp_bind(&m->laddr, port);
+		if (l->fd < 0)
+			continue;
+		l->fd_rtcp = udp_bind(&m->laddr, port + 1);
+		if (l->fd_rtcp < 0) {
+			close(l->fd);
+			continue;
+		}
+		l->port = port;
+		return 0;
+	}
+
+	return ENOSPC;
+}
+
+static bool pin_cmp(struct le *le, void *arg)
+{
+	const struct pin *pin = le->data;
+
+	return pin->connid == *(uint64_t *)arg;
+}
+
+/* Which worker holds this call's mix; a new call takes the next one */
+static struct pin *pin_get(struct media *m, uint64_t connid)
+{
+	struct le *le =
+		hash_lookup(m->pins, (uint32_t)connid, pin_cmp, &connid);
+	struct pin *pin;
+
+	if (le)
+		return le->data;
+
+	pin = mem_zalloc(sizeof(*pin), NULL);
+	if (!pin)
+		return NULL;
+
+	pin->connid = connid;
+	pin->worker = m->next_worker++ % m->nworkers;
+	hash_append(m->pins, (uint32_t)connid, &pin->he, pin);
+	return pin;
+}
+
+static void pin_put(struct media *m, uint64_t connid)
+{
+	struct le *le =
+		hash_lookup(m->pins, (uint32_t)connid, pin_cmp, &connid);
+	struct pin *pin = le ? le->data : NULL;
+
+	if (pin && --pin->legs == 0) {
+		hash_unlink(&pin->he);
+		mem_deref(pin);
+	}
+}
+
+static struct cmd *cmd_new(enum cmd_type type, struct wleg *wl)
+{
+	struct cmd *cmd = calloc(1, sizeof(*cmd));
+
+	if (cmd) {
+		cmd->type = type;
+		cmd->leg = wl;
+	}
+	return cmd;
+}
+
+static void wleg_free(struct wleg *wl)
+{
+	if (wl->fd >= 0)
+		close(wl->fd);
+	if (wl->fd_rtcp >= 0)
+		close(wl->fd_rtcp);
+	mem_deref(wl->jb);
+	free(wl);
+}
+
+static void leg_destructor(void *arg)
+{
+	struct media_leg *l = arg;
+	struct cmd *cmd;
+
+	if (!l->wl)
+		return;
+
+	if (!l->w) {
+		/* never joined a mix: still ours to close */
+		wleg_free(l->wl);
+		--l->m->legs;
+		return;
+	}
+
+	cmd = cmd_new(CMD_REMOVE, l->wl);
+	if (cmd)
+		worker_push(l->w, cmd);
+	/* without memory for the command the leg stays until shutdown */
+	pin_put(l->m, l->connid);
+}
+
+static struct wleg *wleg_new(uint32_t rtp_timeout)
+{
+	struct wleg *wl = calloc(1, sizeof(*wl));
+
+	if (!wl)
+		return NULL;
+
+	wl->fd = wl->fd_rtcp = -1;
+	wl->timeout_ms = rtp_timeout * 1000;
+	wl->ssrc = rand_u32();
+	wl->seq = rand_u16();
+	wl->ts = rand_u32();
+	wl->marker = true;
+	if (jb_alloc(&wl->jb, MEDIA_JB_DELAY)) {
+		free(wl);
+		return NULL;
+	}
+
+	return wl;
+}
+
+/**
+ * Open a media leg: bind an RTP/RTCP port pair for the SDP
+ *
+ * @param rtp_timeout [s] release after this long without RTP; 0 = never
+ *
+ * @return 0, or ENOSPC when no port pair of the range is free
+ */
+int media_leg_alloc(struct media_leg **lp, struct media *m,
+		    uint32_t rtp_timeout)
+{
+	struct media_leg *l;
+	int err;
+
+	if (!lp || !m)
+		return EINVAL;
+
+	l = mem_zalloc(sizeof(*l), leg_destructor);
+	if (!l)
+		return ENOMEM;
+
+	l->m = m;
+	l->wl = wleg_new(rtp_timeout);
+	err = l->wl ? ports_bind(m, l->wl) : ENOMEM;
+	if (err) {
+		if (l->wl)
+			wleg_free(l->wl);
+		l->wl = NULL;
+		mem_deref(l);
+		return err;
+	}
+
+	l->port = l->wl->port;
+	++m->legs;
+	*lp = l;
+	return 0;
+}
+
+/**
+ * Put the leg in its call's mix; legs of one call are mixed together
+ *
+ * @param id Party id, reported back on RTP timeout
+ */
+int media_leg_join(struct media_leg *l, uint64_t connid, uint32_t id)
+{
+	struct cmd *cmd;
+	struct pin *pin;
+
+	if (!l || l->w)
+		return EINVAL;
+
+	pin = pin_get(l->m, connid);
+	cmd = pin ? cmd_new(CMD_ADD, l->wl) : NULL;
+	if (!cmd)
+		return ENOMEM;
+
+	++pin->legs;
+	l->w = &l->m->workers[pin->worker];
+	l->connid = connid;
+	l->id = id;
+	l->wl->id = id;
+	l->wl->connid = connid;
+	worker_push(l->w, cmd);
+	return 0;
+}
+
+uint16_t media_leg_port(const struct media_leg *l)
+{
+	return l ? l->port : 0;
+}
+
+const struct sa *media_leg_laddr(const struct media_leg *l)
+{
+	return l ? &l->m->laddr : NULL;
+}
+
+/** The phone's SDP said where and how to send; applied at the next frame */
+void media_leg_remote(struct media_leg *l, const struct media_remote *r)
+{
+	struct cmd *cmd;
+
+	if (!l || !r)
+		return;
+
+	cmd = cmd_new(CMD_REMOTE, l->wl);
+	if (!cmd)
+		return;
+
+	cmd->remote = *r;
+	worker_push(l->w, cmd);
+}
+
+/** What the party hears and whether it is heard, from the next frame */
+void media_leg_mode(struct media_leg *l, bool talk, bool listen,
+		    enum media_source src, struct player *music)
+{
+	struct cmd *cmd;
+
+	if (!l)
+		return;
+
+	cmd = cmd_new(CMD_MODE, l->wl);
+	if (!cmd)
+		return;
+
+	cmd->talk = talk;
+	cmd->listen = listen;
+	cmd->src = src;
+	cmd->music = mem_ref(music);
+	worker_push(l->w, cmd);
+}

@@ -1,0 +1,59 @@
+/**
+ * @file media.h  The media engine: RTP legs, mixed per call, on worker
+ * threads
+ *
+ * Every party of a call has one media leg: an RTP/RTCP socket pair that
+ * its phone sends to. The legs of one call (one ConnID) share one mix on
+ * one worker thread, which every 20 ms reads what arrived, mixes, and
+ * sends each party what it should hear. The control thread (libre's loop)
+ * creates legs and changes them through commands that a worker applies at
+ * its next frame boundary; what the workers report (a leg closed, RTP
+ * timeout) comes back to the control thread as loop events.
+ */
+
+struct media;
+struct media_leg;
+struct player;
+struct cfg;
+
+enum media_source {
+	MEDIA_SRC_NONE = 0, /**< send nothing */
+	MEDIA_SRC_MIX,	    /**< the mix of the others */
+	MEDIA_SRC_MUSIC,    /**< the given player's music */
+	MEDIA_SRC_SILENCE,  /**< encoded silence */
+};
+
+/** Where the phone wants its RTP, from its SDP */
+struct media_remote {
+	struct sa addr;
+	int codec;   /**< enum codec: payload type 0 or 8 */
+	int dtmf_pt; /**< telephone-event payload type, -1 = none */
+	bool send;   /**< the phone receives: we may send to it */
+	bool recv;   /**< the phone sends: expect its RTP */
+};
+
+/** Media statistics of the whole engine (for status and tests) */
+struct media_stats {
+	uint32_t legs; /**< open legs (RTP socket pairs) */
+	uint32_t mixes;
+	uint64_t ticks;	     /**< frames run, all workers */
+	uint64_t late;	     /**< frames started more than 10 ms late */
+	uint64_t rx, tx;     /**< RTP packets */
+	uint64_t rx_foreign; /**< packets from an address not negotiated */
+	uint64_t rx_bad;     /**< packets that are not RTP we can use */
+};
+
+typedef void(media_timeout_h)(uint32_t id, void *arg);
+
+int media_alloc(struct media **mp, const struct cfg *cfg,
+		media_timeout_h *timeouth, void *arg);
+void media_stats(const struct media *m, struct media_stats *st);
+
+int media_leg_alloc(struct media_leg **lp, struct media *m,
+		    uint32_t rtp_timeout);
+int media_leg_join(struct media_leg *l, uint64_t connid, uint32_t id);
+uint16_t media_leg_port(const struct media_leg *l);
+const struct sa *media_leg_laddr(const struct media_leg *l);
+void media_leg_remote(struct media_leg *l, const struct media_remote *r);
+void media_leg_mode(struct media_leg *l, bool talk, bool listen,
+		    enum media_source src, struct player *music);

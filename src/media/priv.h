@@ -1,0 +1,136 @@
+/**
+ * @file priv.h  Media engine internals: the worker-side objects and the
+ * queues between the control thread and the workers
+ *
+ * Ownership: a struct wleg (worker leg) is created on the control thread,
+ * handed to a worker by CMD_ADD and from then on touched only by that
+ * worker, which frees it on CMD_REMOVE. Sockets are bound on the control
+ * thread (the SDP answer needs the port at once) and closed by the worker.
+ * Player references travel with commands: the worker hands each reference
+ * it drops back to the control thread, because libre's reference counts
+ * are not atomic.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+
+enum {
+	MEDIA_PTIME = 20, /* [ms] one frame */
+	MEDIA_BATCH = 16, /* packets read per recvmmsg */
+	MEDIA_PKT_MAX = 1500,
+	MEDIA_JB_DELAY = 60, /* [ms] playout delay */
+};
+
+struct worker;
+
+/** A call's mix on a worker */
+struct wmix {
+	struct le le; /**< in worker.mixl */
+	uint64_t connid;
+	struct mix mix;
+	uint32_t nlegs;
+};
+
+/** A party's RTP leg, as its worker sees it */
+struct wleg {
+	struct le le; /**< in worker.legl */
+	struct wmix *mix;
+	uint64_t connid;
+	uint32_t id;
+	int fd, fd_rtcp;
+	uint16_t port;
+
+	struct media_remote remote;
+	bool has_remote;
+
+	/* what it hears */
+	struct mix_party mp;
+	enum media_source src;
+	struct player *music;
+	size_t music_pos;
+
+	/* receive side */
+	struct jb *jb;
+	uint32_t rx_ssrc;
+	bool rx_started;
+	uint64_t last_rx;    /**< [ms] worker clock */
+	uint32_t timeout_ms; /**< 0 = never */
+	bool timed_out;
+
+	/* send side */
+	uint32_t ssrc;
+	uint16_t seq;
+	uint32_t ts;
+	bool marker;
+
+	/* telephone-events being relayed to this leg */
+	uint32_t ev_in_ts;
+	uint32_t ev_out_ts;
+	bool ev_mapped;
+};
+
+enum cmd_type {
+	CMD_ADD = 0,
+	CMD_REMOTE,
+	CMD_MODE,
+	CMD_REMOVE,
+};
+
+struct cmd {
+	struct le le;
+	enum cmd_type type;
+	struct wleg *leg;
+	struct media_remote remote;
+	bool talk, listen;
+	enum media_source src;
+	struct player *music; /**< a reference, handed to the worker */
+};
+
+/** What a worker tells the control thread */
+enum msg_type {
+	MSG_CLOSED = 0, /**< leg gone: port free */
+	MSG_TIMEOUT,	/**< no RTP for rtp-timeout */
+	MSG_UNREF,	/**< drop this player reference */
+};
+
+struct msg {
+	struct le le;
+	enum msg_type type;
+	uint32_t id;
+	uint16_t port;
+	struct player *music;
+};
+
+struct worker {
+	struct media *m;
+	unsigned idx;
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+
+	pthread_mutex_t lock; /**< guards cmdl */
+	struct list cmdl;
+	atomic_uint pending;
+
+	struct list mixl; /**< worker only */
+	struct list legl; /**< worker only */
+	uint64_t next;	  /**< [ms] start of the next frame */
+
+	/* statistics, written by the worker, read by anyone */
+	atomic_uint_least64_t ticks, late, rx, tx, rx_foreign, rx_bad;
+	atomic_uint nlegs, nmixes;
+};
+
+/* engine.c */
+void media_post(struct media *m, enum msg_type type, uint32_t id, uint16_t port,
+		struct player *music);
+uint64_t media_now(void);
+
+/* worker.c */
+void *worker_main(void *arg);
+void worker_push(struct worker *w, struct cmd *cmd);
+void worker_free_all(struct worker *w);
+
+/* rtp.c */
+void rtp_leg_recv(struct worker *w, struct wleg *l, uint64_t now);
+void rtp_leg_send(struct worker *w, struct wleg *l);
+void rtp_leg_drain_rtcp(struct wleg *l);

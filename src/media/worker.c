@@ -1,0 +1,247 @@
+/**
+ * @file worker.c  A media worker thread: one 20 ms frame after another
+ *
+ * Each frame: apply the commands that arrived (this is the frame boundary
+ * where every change takes effect), read what each leg received, mix each
+ * call once, send each leg what it hears, then check for silent phones.
+ * The thread sleeps to absolute frame times, so a slow frame is caught up
+ * rather than shifting every later one; a frame that starts more than half
+ * a frame late is counted.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <re.h>
+#include "log/log.h"
+#include "media/codec.h"
+#include "media/jb.h"
+#include "media/mix.h"
+#include "media/player.h"
+#include "media/media.h"
+#include "media/priv.h"
+
+void worker_push(struct worker *w, struct cmd *cmd)
+{
+	pthread_mutex_lock(&w->lock);
+	list_append(&w->cmdl, &cmd->le, cmd);
+	pthread_mutex_unlock(&w->lock);
+	atomic_fetch_add(&w->pending, 1);
+}
+
+static struct wmix *mix_get(struct worker *w, uint64_t connid)
+{
+	struct wmix *mx;
+
+	for (struct le *le = w->mixl.head; le; le = le->next) {
+		mx = le->data;
+		if (mx->connid == connid)
+			return mx;
+	}
+
+	mx = calloc(1, sizeof(*mx));
+	if (!mx)
+		return NULL;
+
+	mx->connid = connid;
+	mix_init(&mx->mix);
+	list_append(&w->mixl, &mx->le, mx);
+	atomic_fetch_add(&w->nmixes, 1);
+	return mx;
+}
+
+static void leg_add(struct worker *w, struct wleg *l)
+{
+	l->mix = mix_get(w, l->connid);
+	if (!l->mix) {
+		/* no memory: the leg stays silent, but is still freed later */
+		list_append(&w->legl, &l->le, l);
+		return;
+	}
+
+	mix_add(&l->mix->mix, &l->mp);
+	++l->mix->nlegs;
+	list_append(&w->legl, &l->le, l);
+	atomic_fetch_add(&w->nlegs, 1);
+}
+
+static void leg_free(struct worker *w, struct wleg *l)
+{
+	list_unlink(&l->le);
+	if (l->mix) {
+		mix_remove(&l->mp);
+		if (--l->mix->nlegs == 0) {
+			list_unlink(&l->mix->le);
+			free(l->mix);
+			atomic_fetch_sub(&w->nmixes, 1);
+		}
+		atomic_fetch_sub(&w->nlegs, 1);
+	}
+	if (l->fd >= 0)
+		close(l->fd);
+	if (l->fd_rtcp >= 0)
+		close(l->fd_rtcp);
+	if (l->music)
+		media_post(w->m, MSG_UNREF, l->id, 0, l->music);
+	media_post(w->m, MSG_CLOSED, l->id, l->port, NULL);
+	mem_deref(l->jb);
+	free(l);
+}
+
+static void leg_mode(struct worker *w, struct wleg *l, struct cmd *cmd)
+{
+	l->mp.talk = cmd->talk;
+	l->mp.listen = cmd->listen;
+	l->src = cmd->src;
+	l->mp.source = cmd->src == MEDIA_SRC_MIX     ? MIX_SRC_MIX
+		       : cmd->src == MEDIA_SRC_MUSIC ? MIX_SRC_MUSIC
+						     : MIX_SRC_SILENCE;
+	if (l->music != cmd->music) {
+		if (l->music)
+			media_post(w->m, MSG_UNREF, l->id, 0, l->music);
+		l->music = cmd->music;
+		l->music_pos = 0;
+	} else if (cmd->music) {
+		media_post(w->m, MSG_UNREF, l->id, 0, cmd->music);
+	}
+}
+
+static void leg_remote(struct wleg *l, const struct media_remote *r,
+		       uint64_t now)
+{
+	l->remote = *r;
+	l->has_remote = true;
+	l->last_rx = now; /* the timeout counts from here */
+}
+
+static void cmd_apply(struct worker *w, struct cmd *cmd, uint64_t now)
+{
+	switch (cmd->type) {
+	case CMD_ADD:
+		leg_add(w, cmd->leg);
+		break;
+	case CMD_REMOTE:
+		leg_remote(cmd->leg, &cmd->remote, now);
+		break;
+	case CMD_MODE:
+		leg_mode(w, cmd->leg, cmd);
+		break;
+	case CMD_REMOVE:
+		leg_free(w, cmd->leg);
+		break;
+	}
+}
+
+static void cmds_apply(struct worker *w, uint64_t now)
+{
+	struct list cmdl;
+	struct le *le;
+
+	if (!atomic_load(&w->pending))
+		return;
+
+	/* move, not copy: each element knows the list it is in */
+	list_init(&cmdl);
+	pthread_mutex_lock(&w->lock);
+	while ((le = w->cmdl.head)) {
+		list_unlink(le);
+		list_append(&cmdl, le, le->data);
+	}
+	atomic_store(&w->pending, 0);
+	pthread_mutex_unlock(&w->lock);
+
+
+	while ((le = cmdl.head)) {
+		struct cmd *cmd = le->data;
+
+		list_unlink(le);
+		cmd_apply(w, cmd, now);
+		free(cmd);
+	}
+}
+
+/* A phone that sends RTP but went quiet for rtp-timeout is gone */
+static void timeout_check(struct worker *w, struct wleg *l, uint64_t now)
+{
+	if (!l->timeout_ms || l->timed_out || !l->has_remote || !l->remote.recv)
+		return;
+
+	if (now - l->last_rx < l->timeout_ms)
+		return;
+
+	l->timed_out = true;
+	media_post(w->m, MSG_TIMEOUT, l->id, l->port, NULL);
+}
+
+static void frame(struct worker *w, uint64_t now)
+{
+	struct le *le;
+
+	cmds_apply(w, now);
+
+	for (le = w->legl.head; le; le = le->next)
+		rtp_leg_recv(w, le->data, now);
+
+	for (le = w->mixl.head; le; le = le->next) {
+		struct wmix *mx = le->data;
+
+		mix_run(&mx->mix);
+	}
+
+	for (le = w->legl.head; le; le = le->next) {
+		struct wleg *l = le->data;
+
+		rtp_leg_send(w, l);
+		rtp_leg_drain_rtcp(l);
+		timeout_check(w, l, now);
+	}
+
+	atomic_fetch_add(&w->ticks, 1);
+}
+
+static void sleep_until(uint64_t ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+			      .tv_nsec = (long)(ms % 1000) * 1000000};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	       EINTR)
+		;
+}
+
+void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	w->next = media_now() + MEDIA_PTIME;
+
+	while (!atomic_load(&w->stop)) {
+		uint64_t now;
+
+		sleep_until(w->next);
+		now = media_now();
+
+
+		if (now > w->next + MEDIA_PTIME / 2)
+			atomic_fetch_add(&w->late, 1);
+		/* far behind (suspended, overloaded): start afresh */
+		if (now > w->next + 10 * MEDIA_PTIME)
+			w->next = now;
+
+		frame(w, now);
+		w->next += MEDIA_PTIME;
+	}
+
+	return NULL;
+}
+
+/** After the thread ended: apply what is queued, free every leg */
+void worker_free_all(struct worker *w)
+{
+	struct le *le;
+
+	cmds_apply(w, media_now());
+	while ((le = w->legl.head))
+		leg_free(w, le->data);
+}

@@ -1,0 +1,655 @@
+/**
+ * @file b2bua.c  The B2BUA: incoming INVITEs, the call model's commands,
+ * and every leg's reports
+ *
+ * The call model decides; this file carries out. A new INVITE is checked
+ * (who calls, where to, a usable offer) before the model hears of it, so a
+ * refused INVITE leaves nothing behind. The model's outputs are queued and
+ * carried out after the input that caused them has returned: carrying out
+ * one (alerting a callee that has no contact) may itself be an input to
+ * the model, and the model is never re-entered.
+ * Legs are freed from a zero-delay timer, never inside their own libre
+ * callbacks.
+ */
+#include <string.h>
+#include <time.h>
+#include <re.h>
+#include "log/log.h"
+#include "cfg/cfg.h"
+#include "call/call.h"
+#include "reg/reg.h"
+#include "media/codec.h"
+#include "media/player.h"
+#include "media/media.h"
+#include "sip/leg.h"
+#include "sip/route.h"
+#include "sip/b2bua.h"
+
+enum {
+	MAX_FORKS = REG_MAX_BINDINGS,
+};
+
+struct b2bua {
+	struct sip *sip;
+	struct sipsess_sock *sock;
+	struct reg *reg;
+	struct media *media;
+	struct player_cache *players;
+	const struct cfg *cfg;
+	struct call_model *model;
+	struct leg_env lenv;
+	struct hash *legs; /**< struct entry, by party id */
+	uint32_t nlegs;
+	struct list outq; /**< struct out: model outputs to carry out */
+	bool flushing;
+	struct list graveyard; /**< struct entry: legs to free */
+	struct tmr gc;
+};
+
+/** A leg of a party */
+struct entry {
+	struct le le; /**< in legs, then in graveyard */
+	uint32_t party;
+	struct leg *leg;
+};
+
+/** One output of the model, copied: the model may free what it named */
+struct out {
+	struct le le;
+	bool media;
+	struct call_leg_cmd leg;
+	struct call_media_cmd mcmd;
+	uint64_t connid;
+	char target[65];
+	char from[65];
+	char trunk[65];
+	char *music;
+};
+
+static void flush(struct b2bua *b);
+
+/* --- legs by party --- */
+
+static bool entry_cmp(struct le *le, void *arg)
+{
+	const struct entry *e = le->data;
+
+	return e->party == *(uint32_t *)arg;
+}
+
+static struct entry *entry_find(const struct b2bua *b, uint32_t party)
+{
+	struct le *le = hash_lookup(b->legs, party, entry_cmp, &party);
+
+	return le ? le->data : NULL;
+}
+
+static struct leg *leg_find(const struct b2bua *b, uint32_t party)
+{
+	const struct entry *e = entry_find(b, party);
+
+	return e ? e->leg : NULL;
+}
+
+static void entry_destructor(void *arg)
+{
+	struct entry *e = arg;
+
+	list_unlink(&e->le);
+	mem_deref(e->leg);
+}
+
+static int leg_add(struct b2bua *b, uint32_t party, struct leg *l)
+{
+	struct entry *e = mem_zalloc(sizeof(*e), entry_destructor);
+
+	if (!e)
+		return ENOMEM;
+
+	e->party = party;
+	e->leg = l;
+	hash_append(b->legs, party, &e->le, e);
+	++b->nlegs;
+	return 0;
+}
+
+static void gc_h(void *arg)
+{
+	struct b2bua *b = arg;
+
+	list_flush(&b->graveyard);
+}
+
+/* The party is gone: its leg is freed once the stack has unwound */
+static void leg_bury(struct b2bua *b, uint32_t party)
+{
+	struct entry *e = entry_find(b, party);
+
+	if (!e)
+		return;
+
+	hash_unlink(&e->le);
+	--b->nlegs;
+	list_append(&b->graveyard, &e->le, e);
+	tmr_start(&b->gc, 0, gc_h, b);
+}
+
+/* --- the model's outputs --- */
+
+static void out_destructor(void *arg)
+{
+	struct out *o = arg;
+
+	list_unlink(&o->le);
+	mem_deref(o->music);
+}
+
+static void leg_out_h(const struct call_leg_cmd *cmd, void *arg)
+{
+	struct b2bua *b = arg;
+	struct out *o = mem_zalloc(sizeof(*o), out_destructor);
+
+	if (!o) {
+		log_error("b2bua", "out of memory: leg command lost");
+		return;
+	}
+
+	o->leg = *cmd;
+	o->connid = call_connid(call_of_party(b->model, cmd->party));
+	str_ncpy(o->target, cmd->target ? cmd->target : "", sizeof(o->target));
+	str_ncpy(o->from, cmd->from ? cmd->from : "", sizeof(o->from));
+	str_ncpy(o->trunk, cmd->trunk ? cmd->trunk : "", sizeof(o->trunk));
+	list_append(&b->outq, &o->le, o);
+}
+
+static void media_out_h(const struct call_media_cmd *cmd, void *arg)
+{
+	struct b2bua *b = arg;
+	struct out *o = mem_zalloc(sizeof(*o), out_destructor);
+
+	if (!o || (cmd->music && str_dup(&o->music, cmd->music))) {
+		mem_deref(o);
+		log_error("b2bua", "out of memory: media command lost");
+		return;
+	}
+
+	o->media = true;
+	o->mcmd = *cmd;
+	list_append(&b->outq, &o->le, o);
+}
+
+static void event_h(const struct call_event *ev, void *arg)
+{
+	static const char *const names[] = {
+		"EventDialing",	 "EventRinging", "EventEstablished",
+		"EventReleased", "EventHeld",	 "EventRetrieved"};
+	(void)arg;
+
+	log_debug("call", "%s ThisDN=%s ConnID=%016llx OtherDN=%s",
+		  names[ev->type], ev->this_dn,
+		  (unsigned long long)call_connid(ev->call),
+		  ev->other_dn ? ev->other_dn : "-");
+}
+
+static void uuid_h(char *buf, size_t sz, void *arg)
+{
+	uint8_t u[16];
+	(void)arg;
+
+	rand_bytes(u, sizeof(u));
+	u[6] = (u[6] & 0x0f) | 0x40; /* version 4 */
+	u[8] = (u[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+	re_snprintf(buf, sz, "%w-%w-%w-%w-%w", u, (size_t)4, u + 4, (size_t)2,
+		    u + 6, (size_t)2, u + 8, (size_t)2, u + 10, (size_t)6);
+}
+
+/* --- carrying out --- */
+
+struct contacts {
+	const char *v[MAX_FORKS];
+	size_t n;
+};
+
+static void contact_h(const char *dn, const struct reg_binding *bd, void *arg)
+{
+	struct contacts *c = arg;
+	(void)dn;
+
+	if (c->n < MAX_FORKS)
+		c->v[c->n++] = bd->uri;
+}
+
+/* sip:host:port;params of a trunk -> sip:number@host:port;params */
+static int trunk_uri(char **urip, const char *contact, const char *number)
+{
+	const char *rest = strchr(contact, ':');
+
+	if (!rest)
+		return EINVAL;
+
+	return re_sdprintf(urip, "%b:%s@%s", contact, (size_t)(rest - contact),
+			   number, rest + 1);
+}
+
+static int alert(struct b2bua *b, const struct out *o)
+{
+	const struct cfg_dn *trunk = NULL;
+	struct contacts c = {.n = 0};
+	char *uri = NULL;
+	struct leg *l = NULL;
+	struct leg_dial d;
+	int err;
+
+	if (o->leg.external) {
+		trunk = cfg_dn_find(b->cfg, o->trunk);
+		err = trunk ? trunk_uri(&uri, trunk->contact, o->target)
+			    : ENOENT;
+		if (err)
+			return err;
+		c.v[c.n++] = uri;
+	} else {
+		reg_bindings_foreach(reg_bindings(b->reg), o->target,
+				     tmr_jiffies(), contact_h, &c);
+	}
+
+	d.uris = c.v;
+	d.n = c.n;
+	d.from_user = o->from;
+	d.no_answer = b->cfg->no_answer_timeout;
+	d.rtp_timeout = b->cfg->rtp_timeout;
+
+	err = c.n ? leg_outgoing(&l, &b->lenv, &d, o->leg.party, o->connid)
+		  : ENOTCONN;
+	mem_deref(uri);
+	if (!err)
+		err = leg_add(b, o->leg.party, l);
+	if (err)
+		mem_deref(l);
+
+	return err;
+}
+
+static void leg_apply(struct b2bua *b, const struct out *o)
+{
+	struct leg *l = leg_find(b, o->leg.party);
+	int err = 0;
+
+	switch (o->leg.op) {
+	case CALL_LEG_ALERT:
+		err = alert(b, o);
+		if (err) {
+			log_info("b2bua", "cannot call %s: %m", o->target, err);
+			(void)call_party_failed(b->model, o->leg.party,
+						err == ENOSPC ? 503 : 480);
+		}
+		return;
+	case CALL_LEG_PROGRESS:
+		err = leg_progress(l, o->leg.scode, o->leg.early_media);
+		break;
+	case CALL_LEG_ANSWER:
+		err = leg_answer(l);
+		break;
+	case CALL_LEG_REJECT:
+		leg_reject(l, o->leg.scode);
+		break;
+	case CALL_LEG_HANGUP:
+		leg_hangup(l);
+		break;
+	}
+
+	if (err) {
+		log_warn("b2bua", "party %u: SIP failed: %m", o->leg.party,
+			 err);
+		leg_hangup(l);
+		(void)call_party_hangup(b->model, o->leg.party);
+	}
+}
+
+static enum media_source source_of(enum call_source src)
+{
+	switch (src) {
+	case CALL_SRC_MIX:
+		return MEDIA_SRC_MIX;
+	case CALL_SRC_MUSIC:
+		return MEDIA_SRC_MUSIC;
+	case CALL_SRC_SILENCE:
+		return MEDIA_SRC_SILENCE;
+	default:
+		return MEDIA_SRC_NONE;
+	}
+}
+
+static void media_apply(struct b2bua *b, const struct out *o)
+{
+	const struct call_media_cmd *cmd = &o->mcmd;
+	struct leg *l = leg_find(b, cmd->party);
+	enum media_source src = source_of(cmd->source);
+	struct player *music = NULL;
+	char reason[256];
+
+	if (cmd->remove) {
+		leg_bury(b, cmd->party);
+		return;
+	}
+	if (!l)
+		return;
+
+	if (src == MEDIA_SRC_MUSIC &&
+	    player_cache_get(b->players, &music, o->music, reason,
+			     sizeof(reason))) {
+		log_warn("b2bua", "party %u hears silence: %s", cmd->party,
+			 reason);
+		src = MEDIA_SRC_SILENCE;
+	}
+
+	media_leg_mode(leg_media(l), cmd->talk, cmd->listen, src, music);
+	mem_deref(music);
+}
+
+/* Carry out the queued outputs, including those they cause */
+static void flush(struct b2bua *b)
+{
+	struct le *le;
+
+	if (b->flushing)
+		return;
+
+	b->flushing = true;
+	while ((le = b->outq.head)) {
+		struct out *o = le->data;
+
+		list_unlink(le);
+		if (o->media)
+			media_apply(b, o);
+		else
+			leg_apply(b, o);
+		mem_deref(o);
+	}
+	b->flushing = false;
+}
+
+/* --- what legs report --- */
+
+static void progress_h(struct leg *l, bool early, void *arg)
+{
+	struct b2bua *b = arg;
+
+	(void)call_party_progress(b->model, leg_party(l), early);
+	flush(b);
+}
+
+static void answered_h(struct leg *l, void *arg)
+{
+	struct b2bua *b = arg;
+
+	(void)call_party_answered(b->model, leg_party(l));
+	flush(b);
+}
+
+static void failed_h(struct leg *l, uint16_t scode, void *arg)
+{
+	struct b2bua *b = arg;
+
+	(void)call_party_failed(b->model, leg_party(l), scode);
+	flush(b);
+}
+
+static void closed_h(struct leg *l, void *arg)
+{
+	struct b2bua *b = arg;
+
+	(void)call_party_hangup(b->model, leg_party(l));
+	flush(b);
+}
+
+static void hold_h(struct leg *l, bool hold, void *arg)
+{
+	struct b2bua *b = arg;
+
+	(void)call_party_hold(b->model, leg_party(l), hold);
+	flush(b);
+}
+
+static const struct leg_h leg_handlers = {progress_h, answered_h, failed_h,
+					  closed_h, hold_h};
+
+/** A phone stopped sending RTP: it is released, with a BYE */
+void b2bua_rtp_timeout(struct b2bua *b, uint32_t party)
+{
+	struct leg *l = b ? leg_find(b, party) : NULL;
+
+	if (!l)
+		return;
+
+	log_info("b2bua", "party %u: no RTP for %u s: released", party,
+		 b->cfg->rtp_timeout);
+	leg_hangup(l);
+	(void)call_party_hangup(b->model, party);
+	flush(b);
+}
+
+/* --- a new INVITE --- */
+
+static void refuse(struct b2bua *b, const struct sip_msg *msg, uint16_t scode,
+		   const char *reason, const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)re_vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+
+	log_info("b2bua", "INVITE %r from %J refused: %u %s: %s",
+		 &msg->uri.user, &msg->src, scode, reason, text);
+	(void)sip_treplyf(NULL, NULL, b->sip, msg, false, scode, reason,
+			  "Warning: 399 sipserver \"%s\"\r\n"
+			  "Content-Length: 0\r\n\r\n",
+			  text);
+}
+
+struct invite {
+	struct call_endpoint caller, callee;
+	enum call_type type;
+	struct route route;
+	char from[65];
+};
+
+/* Who calls: a configured Extension, or anyone behind a trunk */
+static bool caller_of(struct b2bua *b, const struct sip_msg *msg,
+		      struct invite *iv)
+{
+	const struct cfg_dn *trunk = route_trunk_from(b->cfg, &msg->src);
+	const struct cfg_dn *dn;
+
+	if (trunk) {
+		if (!pl_isset(&msg->from.uri.user) ||
+		    msg->from.uri.user.l >= sizeof(iv->from)) {
+			refuse(b, msg, 400, "Bad Request",
+			       "the From header has no usable number");
+			return false;
+		}
+		pl_strcpy(&msg->from.uri.user, iv->from, sizeof(iv->from));
+		iv->caller = (struct call_endpoint){iv->from, true, trunk->name,
+						    trunk->name, trunk->moh};
+		iv->type = CALL_INBOUND;
+		return true;
+	}
+
+	dn = cfg_dn_find_pl(b->cfg, &msg->from.uri.user);
+	if (!dn || dn->type != CFG_DN_EXTENSION) {
+		refuse(b, msg, 403, "Forbidden",
+		       "caller %r is not a configured Extension",
+		       &msg->from.uri.user);
+		return false;
+	}
+
+	iv->caller = (struct call_endpoint){dn->name, false, NULL,
+					    b->cfg->location, true};
+	iv->type = CALL_INTERNAL;
+	return true;
+}
+
+/* Where to: a registered Extension, or out through a trunk */
+static bool callee_of(struct b2bua *b, const struct sip_msg *msg,
+		      struct invite *iv)
+{
+	const struct route *r = &iv->route;
+
+	if (route_lookup(&iv->route, b->cfg, &msg->uri.user)) {
+		refuse(b, msg, 404, "Not Found", "number %r is not known here",
+		       &msg->uri.user);
+		return false;
+	}
+
+	if (r->kind == ROUTE_TRUNK) {
+		if (iv->caller.external) {
+			refuse(b, msg, 403, "Forbidden",
+			       "calls from a trunk to a trunk are not routed");
+			return false;
+		}
+		iv->callee = (struct call_endpoint){
+			r->number, true, r->dn->name, r->dn->name, r->dn->moh};
+		iv->type = CALL_OUTBOUND;
+		return true;
+	}
+
+	if (!reg_bindings_count(reg_bindings(b->reg), r->dn->name,
+				tmr_jiffies())) {
+		refuse(b, msg, 480, "Temporarily Unavailable",
+		       "DN %s is not registered", r->dn->name);
+		return false;
+	}
+
+	iv->callee = (struct call_endpoint){r->dn->name, false, NULL,
+					    b->cfg->location, true};
+	return true;
+}
+
+static void conn_h(const struct sip_msg *msg, void *arg)
+{
+	struct b2bua *b = arg;
+	struct invite iv;
+	struct leg *l = NULL;
+	uint32_t a = 0, callee = 0;
+	int err;
+
+	memset(&iv, 0, sizeof(iv));
+	if (!caller_of(b, msg, &iv) || !callee_of(b, msg, &iv))
+		return;
+
+	if (leg_incoming(&l, &b->lenv, msg, b->cfg->rtp_timeout))
+		return; /* refused, with the reason */
+
+	err = call_originate(b->model, &a, &callee, &iv.caller, &iv.callee,
+			     iv.type);
+	if (!err)
+		err = leg_add(b, a, l);
+	if (err) {
+		log_error("b2bua", "cannot start a call: %m", err);
+		leg_reject(l, 500);
+		mem_deref(l); /* never added */
+		if (a)
+			(void)call_party_hangup(b->model, a);
+		flush(b);
+		return;
+	}
+
+
+	log_info("b2bua", "call %016llx: %s -> %s (%s)",
+		 (unsigned long long)call_connid(call_of_party(b->model, a)),
+		 iv.caller.name, iv.callee.name, call_type_name(iv.type));
+	leg_attach(l, a, call_connid(call_of_party(b->model, a)));
+	flush(b);
+}
+
+/* --- the module --- */
+
+static void b2bua_destructor(void *arg)
+{
+	struct b2bua *b = arg;
+
+	tmr_cancel(&b->gc);
+	list_flush(&b->outq);
+	hash_flush(b->legs);
+	list_flush(&b->graveyard);
+	mem_deref(b->legs);
+	mem_deref(b->model);
+	mem_deref(b->sock);
+	mem_deref((void *)b->cfg);
+}
+
+static void settings_apply(struct b2bua *b)
+{
+	const struct call_settings s = {b->cfg->default_music};
+
+	call_model_settings(b->model, &s);
+}
+
+/**
+ * Start the B2BUA: take INVITEs on the SIP stack, run calls
+ *
+ * Must be called before the SIP stack's catch-all request listener is
+ * added, so that INVITE, ACK, BYE and re-INVITEs reach the sessions.
+ */
+int b2bua_alloc(struct b2bua **bp, struct sip *sip, struct reg *reg,
+		struct media *media, struct player_cache *players,
+		const struct cfg *cfg)
+{
+	const struct call_env env = {leg_out_h, media_out_h, event_h, uuid_h,
+				     NULL};
+	struct call_env e = env;
+	struct b2bua *b;
+	int err;
+
+	if (!bp || !sip || !reg || !media || !players || !cfg)
+		return EINVAL;
+
+	b = mem_zalloc(sizeof(*b), b2bua_destructor);
+	if (!b)
+		return ENOMEM;
+
+	b->sip = sip;
+	b->reg = reg;
+	b->media = media;
+	b->players = players;
+	b->cfg = mem_ref((void *)cfg);
+	b->lenv = (struct leg_env){sip, NULL, media, &leg_handlers, b};
+	e.arg = b;
+
+	/* ConnIDs unique for the server's lifetime: time in the high bits */
+	err = call_model_alloc(&b->model, &e,
+			       (uint64_t)time(NULL) << 24 | rand_u16());
+	err = err ? err : hash_alloc(&b->legs, 256);
+	err = err ? err : sipsess_listen(&b->sock, sip, 256, conn_h, b);
+	if (err) {
+		mem_deref(b);
+		return err;
+	}
+
+	b->lenv.sock = b->sock;
+	settings_apply(b);
+	*bp = b;
+	return 0;
+}
+
+void b2bua_cfg_set(struct b2bua *b, const struct cfg *cfg)
+{
+	if (!b || !cfg)
+		return;
+
+	mem_deref((void *)b->cfg);
+	b->cfg = mem_ref((void *)cfg);
+	settings_apply(b);
+}
+
+void b2bua_stats(const struct b2bua *b, struct b2bua_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!b)
+		return;
+
+	st->calls = call_model_count(b->model);
+	st->parties = call_model_parties(b->model);
+	st->legs = b->nlegs;
+}

@@ -1,0 +1,22 @@
+/**
+ * @file b2bua.h  The back-to-back user agent: SIP legs <-> the call model
+ */
+
+struct b2bua;
+struct cfg;
+struct reg;
+struct media;
+struct player_cache;
+
+struct b2bua_stats {
+	uint32_t calls;
+	uint32_t parties;
+	uint32_t legs;
+};
+
+int b2bua_alloc(struct b2bua **bp, struct sip *sip, struct reg *reg,
+		struct media *media, struct player_cache *players,
+		const struct cfg *cfg);
+void b2bua_cfg_set(struct b2bua *b, const struct cfg *cfg);
+void b2bua_stats(const struct b2bua *b, struct b2bua_stats *st);
+void b2bua_rtp_timeout(struct b2bua *b, uint32_t party);
