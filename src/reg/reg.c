@@ -132,8 +132,8 @@ static void refuse(struct reg *reg, const struct sip_msg *msg, uint16_t scode,
 	(void)re_vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 
-	log_info("reg", "REGISTER from %J refused: %u %s: %s", &msg->src, scode,
-		 reason, text);
+	log_info("reg", "%r from %J refused: %u %s: %s", &msg->met, &msg->src,
+		 scode, reason, text);
 	(void)sip_treplyf(NULL, NULL, reg->sip, msg, false, scode, reason,
 			  "Warning: 399 sipserver \"%s\"\r\n"
 			  "Content-Length: 0\r\n\r\n",
@@ -228,39 +228,66 @@ static const char *contacts_parse(struct contacts *cs,
 	return NULL;
 }
 
-static void challenge(struct reg *reg, const struct sip_msg *msg, bool stale)
+/* A REGISTER is challenged by the registrar (401), any other request by
+ * the server acting as the phone's proxy (407), RFC 3261 22.3 */
+static void challenge(struct reg *reg, const struct sip_msg *msg, bool proxy,
+		      bool stale)
 {
 	char nonce[64];
 
 	if (reg_auth_nonce(reg->auth, tmr_jiffies(), nonce, sizeof(nonce)))
 		return;
 
-	log_debug("reg", "REGISTER %r from %J: challenged%s", &msg->to.uri.user,
-		  &msg->src, stale ? " (stale nonce)" : "");
-	(void)sip_treplyf(NULL, NULL, reg->sip, msg, false, 401, "Unauthorized",
-			  "WWW-Authenticate: Digest realm=\"%s\", "
-			  "nonce=\"%s\", algorithm=MD5, qop=\"auth\"%s\r\n"
-			  "Content-Length: 0\r\n\r\n",
-			  reg->conf->location, nonce,
-			  stale ? ", stale=true" : "");
+	log_debug("reg", "%r %r from %J: challenged%s", &msg->met,
+		  &msg->from.uri.user, &msg->src,
+		  stale ? " (stale nonce)" : "");
+	(void)sip_treplyf(
+		NULL, NULL, reg->sip, msg, false, proxy ? 407 : 401,
+		proxy ? "Proxy Authentication Required" : "Unauthorized",
+		"%s: Digest realm=\"%s\", "
+		"nonce=\"%s\", algorithm=MD5, qop=\"auth\"%s\r\n"
+		"Content-Length: 0\r\n\r\n",
+		proxy ? "Proxy-Authenticate" : "WWW-Authenticate",
+		reg->conf->location, nonce, stale ? ", stale=true" : "");
 }
 
-static bool authorized(struct reg *reg, const struct sip_msg *msg,
-		       const struct cfg_dn *cdn, uint64_t now)
+/**
+ * Check a request's digest credentials for a DN with a password
+ *
+ * @param proxy true for requests other than REGISTER (407 and
+ *              Proxy-Authorization instead of 401 and Authorization)
+ *
+ * @return true if authorized; otherwise the request has been answered
+ *         (challenge, 400 or 403)
+ */
+bool reg_authorize(struct reg *reg, const struct sip_msg *msg,
+		   const struct cfg_dn *cdn, bool proxy)
 {
 	const struct sip_hdr *hdr;
+	uint64_t now = tmr_jiffies();
 
-	hdr = sip_msg_hdr(msg, SIP_HDR_AUTHORIZATION);
+	if (!cdn->password)
+		return true;
+
+	if (reg_limit_blocked(reg->lim, &msg->src, now)) {
+		refuse(reg, msg, 403, "Forbidden",
+		       "too many failed authentications from %j; try later",
+		       &msg->src);
+		return false;
+	}
+
+	hdr = sip_msg_hdr(msg, proxy ? SIP_HDR_PROXY_AUTHORIZATION
+				     : SIP_HDR_AUTHORIZATION);
 	switch (reg_auth_check(reg->auth, hdr ? &hdr->val : NULL, &msg->met,
 			       cdn->name, reg->conf->location, cdn->password,
 			       now)) {
 	case REG_AUTH_OK:
 		return true;
 	case REG_AUTH_CHALLENGE:
-		challenge(reg, msg, false);
+		challenge(reg, msg, proxy, false);
 		return false;
 	case REG_AUTH_STALE:
-		challenge(reg, msg, true);
+		challenge(reg, msg, proxy, true);
 		return false;
 	case REG_AUTH_MALFORMED:
 		refuse(reg, msg, 400, "Bad Request",
@@ -366,14 +393,7 @@ void reg_handle(struct reg *reg, const struct sip_msg *msg)
 		return;
 	}
 
-	if (reg_limit_blocked(reg->lim, &msg->src, now)) {
-		refuse(reg, msg, 403, "Forbidden",
-		       "too many failed authentications from %j; try later",
-		       &msg->src);
-		return;
-	}
-
-	if (cdn->password && !authorized(reg, msg, cdn, now))
+	if (!reg_authorize(reg, msg, cdn, false))
 		return;
 
 	bad = contacts_parse(&cs, msg);

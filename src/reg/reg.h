@@ -10,6 +10,7 @@
 struct sip;
 struct sip_msg;
 struct cfg;
+struct cfg_dn;
 
 enum {
 	REG_MAX_EXPIRES = 3600,	    /**< [s] longest binding we grant */
@@ -106,4 +107,6 @@ struct reg;
 int reg_alloc(struct reg **regp, struct sip *sip, const struct cfg *conf);
 void reg_conf_set(struct reg *reg, const struct cfg *conf);
 void reg_handle(struct reg *reg, const struct sip_msg *msg);
+bool reg_authorize(struct reg *reg, const struct sip_msg *msg,
+		   const struct cfg_dn *cdn, bool proxy);
 const struct reg_bindings *reg_bindings(const struct reg *reg);

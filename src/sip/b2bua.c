@@ -484,6 +484,9 @@ static bool caller_of(struct b2bua *b, const struct sip_msg *msg,
 		return false;
 	}
 
+	if (!reg_authorize(b->reg, msg, dn, true))
+		return false; /* challenged or refused */
+
 	iv->caller = (struct call_endpoint){dn->name, false, NULL,
 					    b->cfg->location, true};
 	iv->type = CALL_INTERNAL;

@@ -7,7 +7,8 @@ Why: media is anchored in sipserver's own engine, so "1001 hears 1002" is
 only true if RTP really goes phone -> sipserver -> mixer -> phone, in both
 directions, and never echoes a phone's own voice back. Hold must bring the
 music to the party left alone, and resume must bring the talk back.
-Two baresip phones register with the server; 1001 (440 Hz) dials 1002
+Two baresip phones register with the server; 1001 (440 Hz, with a digest
+password: its REGISTER gets 401 and its INVITE 407 first) dials 1002
 (1000 Hz, auto-answer). Checks, by tonecheck on what each phone recorded:
 - before the hold: 1001 hears 1000 Hz and not 440; 1002 hears 440, not 1000;
 - 1001 holds: 1002 hears the music (a 700 Hz test file), not 440;
@@ -27,6 +28,7 @@ from lib.harness import (  # noqa: E402
 from lib.phones import Phone, assert_hears  # noqa: E402
 
 TONE_A, TONE_B, TONE_MUSIC = 440, 1000, 700
+PASSWORD = 'agent1001'
 SEGMENT = 2.0     # seconds of each phase the ear gets
 MARGIN = 0.4      # seconds left out around each switch
 
@@ -42,7 +44,8 @@ def music_file(run):
 def phones(run):
     reg = (LOOPBACK, run.ports.sip)
     a = Phone('a', '1001', run.ports.phone_sip(0), run.ports.phone_rtp(0),
-              registrar=reg, tone_hz=TONE_A, workdir=run.tmp)
+              registrar=reg, tone_hz=TONE_A, workdir=run.tmp,
+              password=PASSWORD)
     b = Phone('b', '1002', run.ports.phone_sip(1), run.ports.phone_rtp(1),
               registrar=reg, tone_hz=TONE_B, workdir=run.tmp)
     for p in (a, b):
@@ -102,7 +105,7 @@ def nothing_left(server):
 
 def body(run):
     conf = write_file(run.path('sipserver.conf'), config_text(
-        run.ports, run.src, {'1001': {}, '1002': {}},
+        run.ports, run.src, {'1001': {'password': PASSWORD}, '1002': {}},
         default_music=music_file(run)))
     server = Server(run, conf).start()
     a, b = phones(run)
