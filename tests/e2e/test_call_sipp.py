@@ -8,10 +8,13 @@ pins down the B2BUA's call contract message by message where the phones
 of test_call_audio.py only say "connected" or "not". Each SIPp callee
 REGISTERs from the port it then answers on (its old bindings are removed
 first, so the server never forks to a SIPp that is gone). Checks:
-- basic call 1001 -> 1002: 100/180/200, ACK, BYE from the caller relayed,
+- basic call 1001 -> 1002: 100/180/200, ACK, BYE from the caller relayed
+  (and, in another call, the callee's BYE relayed to the caller),
   both SIPp runs exit 0; the callee's INVITE comes from 1001 and its SDP
   (like the caller's 200) points at the server's RTP range, not at the
   other SIPp (media anchored in sipserver);
+- the caller gets 100 and the callee's 180; a callee's 183 with SDP
+  reaches the caller as 183 with the server's SDP;
 - the callee's 486, 480 and 603 reach the caller with the same code;
 - CANCEL before the callee rings (it said only 100) and while it rings:
   the caller gets 200 + 487, the callee a CANCEL;
@@ -77,7 +80,7 @@ class Calls:
               f'{sipp.what} is not listening\n{sipp.detail()}')
 
     def callee(self, scen, dn='1002', tp=None, codec=0, ip=LOOPBACK,
-               port=None, **keys):
+               port=None, args=(), **keys):
         """Start a SIPp UAS; registered as dn from its port unless port is
         given (the gateway: reached through the trunk's contact)."""
         tp = tp or self.tp
@@ -89,7 +92,8 @@ class Calls:
             check(code == 0, f'REGISTER {dn} from {port} over {tp}: sipp '
                   f'exited {code}\n{self.sipps[-1].detail()}')
         keys = {'codec': codec, 'codec_name': CODEC_NAME[codec], **keys}
-        sipp = self.sipp(scen, dn, tp, port, ip=ip, uas=True, keys=keys)
+        sipp = self.sipp(scen, dn, tp, port, ip=ip, uas=True, keys=keys,
+                         args=args)
         self._listening(sipp, port, tp, ip)
         return sipp
 
@@ -169,6 +173,26 @@ def basic(c, mark, caller_tp=None, callee_tp=None):
     fmts = anchored(c, ok, "caller's 200")
     check(fmts == ['0', '101'], f"caller's 200 answers {fmts}, expected "
           f"['0', '101'] (its offer)")
+    for code in (100, 180):
+        check(sipp_received(uac.prefix, rf'^SIP/2.0 {code} '),
+              f'the caller got no {code}\n{uac.detail()}')
+
+
+def early_media(c, mark):
+    uas = c.callee('uas_early.xml')
+    uac = c.caller('uac_call.xml', '1002', args=('-d', '300'))
+    c.expect_ok(uac, uas, mark=mark)
+    early = first(sipp_received(uac.prefix, r'^SIP/2.0 183 '),
+                  '183 at 1001 (the callee sent 183 with SDP)', uac.detail())
+    fmts = anchored(c, early, "caller's 183")
+    check(fmts == ['0', '101'], f"caller's 183 answers {fmts}, expected "
+          f"['0', '101']")
+
+
+def callee_hangs_up(c, mark):
+    uas = c.callee('uas_hangup.xml', args=('-d', '300'))
+    uac = c.caller('uac_vanish.xml', '1002')
+    c.expect_ok(uac, uas, mark=mark)
 
 
 def refused_by_callee(c, mark, code):
@@ -246,6 +270,9 @@ def trunk_outbound(c, mark):
                    r'[;> ]', line),
           f'outbound call: Request-URI is {line!r}, expected '
           f'sip:555@{GATEWAY}:{c.gw_port} (prefix 9 stripped)')
+    check(re.search(r'(?im)^(From|f):[^\r\n]*sip:1001@', invite),
+          f"outbound call: the gateway's INVITE is not From 1001:\n{invite}")
+    anchored(c, invite, "gateway's INVITE")
 
 
 def trunk_to_trunk(c, mark):
@@ -275,6 +302,9 @@ def body(run):
          lambda c, m: refused_by_callee(c, m, 480)),
         ('callee 603 -> caller 603',
          lambda c, m: refused_by_callee(c, m, 603)),
+        ('callee hangs up: BYE relayed to the caller', callee_hangs_up),
+        ('callee 183 with SDP -> caller 183 with the server\'s SDP',
+         early_media),
         ('CANCEL before ringing: 200 + 487, callee CANCELled', cancel_early),
         ('CANCEL while ringing: 200 + 487, callee CANCELled', cancel_ringing),
         ('unknown number 5555 -> 404',
