@@ -13,6 +13,8 @@ first, so the server never forks to a SIPp that is gone). Checks:
   both SIPp runs exit 0; the callee's INVITE comes from 1001 and its SDP
   (like the caller's 200) points at the server's RTP range, not at the
   other SIPp (media anchored in sipserver);
+- a DN with two contacts: both get the INVITE, one answers, the other
+  (ringing) gets CANCEL;
 - the caller gets 100 and the callee's 180; a callee's 183 with SDP
   reaches the caller as 183 with the server's SDP;
 - the callee's 486, 480 and 603 reach the caller with the same code;
@@ -80,12 +82,14 @@ class Calls:
               f'{sipp.what} is not listening\n{sipp.detail()}')
 
     def callee(self, scen, dn='1002', tp=None, codec=0, ip=LOOPBACK,
-               port=None, args=(), **keys):
+               port=None, args=(), keep=False, **keys):
         """Start a SIPp UAS; registered as dn from its port unless port is
-        given (the gateway: reached through the trunk's contact)."""
+        given (the gateway: reached through the trunk's contact). dn's
+        other bindings are removed first unless keep."""
         tp = tp or self.tp
         if port is None:
-            self.unregister(dn)
+            if not keep:
+                self.unregister(dn)
             port = self.run.ports.fresh()
             code = self.sipp('register_noauth.xml', dn, tp, port, ip=ip,
                              uas=False).wait()
@@ -187,6 +191,13 @@ def early_media(c, mark):
     fmts = anchored(c, early, "caller's 183")
     check(fmts == ['0', '101'], f"caller's 183 answers {fmts}, expected "
           f"['0', '101']")
+
+
+def forked(c, mark):
+    ringing = c.callee('uas_ring.xml')
+    answering = c.callee('uas_answer.xml', keep=True)
+    uac = c.caller('uac_call.xml', '1002', args=('-d', '300'))
+    c.expect_ok(uac, answering, ringing, mark=mark)
 
 
 def callee_hangs_up(c, mark):
@@ -303,6 +314,8 @@ def body(run):
         ('callee 603 -> caller 603',
          lambda c, m: refused_by_callee(c, m, 603)),
         ('callee hangs up: BYE relayed to the caller', callee_hangs_up),
+        ('1002 at two contacts: both rung, the one that rings on gets '
+         'CANCEL', forked),
         ('callee 183 with SDP -> caller 183 with the server\'s SDP',
          early_media),
         ('CANCEL before ringing: 200 + 487, callee CANCELled', cancel_early),

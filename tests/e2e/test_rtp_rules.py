@@ -19,6 +19,8 @@ sockets places the calls. Checks:
   server's audio stream to it and in its sequence (no gap, no repeat);
 - (c) the same with a caller whose telephone-event PT is 96: 1002 still
   gets them as PT 101, the PT it negotiated;
+- (d) a PCMA caller and a PCMU callee each get packets of their own law
+  only, and each hears the other's tone (the server transcodes);
 - BYE relayed; nothing left (SIGUSR1); SIGTERM -> exit status 0.
 """
 
@@ -32,17 +34,18 @@ from lib.harness import (  # noqa: E402
     Server, check, config_text, main, nothing_left, poll, server_status,
     write_file)
 from lib.rtpua import (  # noqa: E402
-    PT_EVENT, PT_PCMU, ULAW, RtpSocket, Ua, goertzel_ratio, rms_dbfs,
-    tone_frames)
+    PT_EVENT, PT_PCMA, PT_PCMU, RtpSocket, Ua, decode, goertzel_ratio,
+    rms_dbfs, tone_frames)
 
 TONE, INTRUDER_TONE = 440, 1000
 SECONDS = 1.5
 WINDOW = 800                 # samples: 100 ms windows for the ear
 
 
-def call(run, caller_event_pt=PT_EVENT):
+def call(run, caller_event_pt=PT_EVENT, caller_codec=PT_PCMU):
     p = run.ports
-    a = Ua(p, '1001', p.base + 20, p.base + 28, event_pt=caller_event_pt)
+    a = Ua(p, '1001', p.base + 20, p.base + 28, event_pt=caller_event_pt,
+           codec=caller_codec)
     b = Ua(p, '1002', p.base + 22, p.base + 32)
     b.register()
     a.invite('1002')
@@ -64,7 +67,7 @@ def hang_up(a, b):
 
 
 def windows_of(packets):
-    pcm = [ULAW[x] for pkt in packets for x in pkt.payload]
+    pcm = decode(packets)
     return [pcm[i:i + WINDOW] for i in range(0, len(pcm) - WINDOW + 1,
                                              WINDOW)]
 
@@ -160,6 +163,42 @@ def events_relayed(run, caller_event_pt):
         hang_up(a, b)
 
 
+def hears(packets, hz, who):
+    wins = windows_of(packets)
+    share = [goertzel_ratio(w, hz) for w in wins]
+    check(wins and sum(r > 0.5 for r in share) >= 0.8 * len(wins),
+          f'{who} does not hear {hz} Hz: power share per 100 ms '
+          f'{[round(r, 2) for r in share]}, levels '
+          f'{[round(rms_dbfs(w)) for w in wins]} dBFS')
+
+
+def transcoded(run):
+    """PCMA caller, PCMU callee: each gets its own law, the tone intact."""
+    a, b = call(run, caller_codec=PT_PCMA)
+    try:
+        check(a.remote_pts.get('pcma') == PT_PCMA and
+              'pcmu' not in a.remote_pts, f'the PCMA caller\'s answer '
+              f'names {a.remote_pts}')
+        t0 = time.monotonic()
+        side = threading.Thread(target=b.rtp.send_frames, args=(
+            b.remote_rtp, tone_frames(INTRUDER_TONE, SECONDS)))
+        side.start()
+        a.rtp.send_frames(a.remote_rtp, tone_frames(TONE, SECONDS,
+                                                    pt=PT_PCMA), pt=PT_PCMA)
+        side.join()
+        t_end = time.monotonic()
+        at_a = [q for q in a.rtp.packets(since=t0 + 0.3) if q.when <= t_end]
+        at_b = [q for q in b.rtp.packets(since=t0 + 0.3) if q.when <= t_end]
+        check({q.pt for q in at_a} == {PT_PCMA}, f'the PCMA caller got PTs '
+              f'{ {q.pt for q in at_a} }, expected only {PT_PCMA}')
+        check({q.pt for q in at_b} == {PT_PCMU}, f'the PCMU callee got PTs '
+              f'{ {q.pt for q in at_b} }, expected only {PT_PCMU}')
+        hears(at_b, TONE, '1002 (PCMU) from 1001 (PCMA)')
+        hears(at_a, INTRUDER_TONE, '1001 (PCMA) from 1002 (PCMU)')
+    finally:
+        hang_up(a, b)
+
+
 def body(run):
     conf = write_file(run.path('sipserver.conf'), config_text(
         run.ports, run.src, {'1001': {}, '1002': {}}))
@@ -171,6 +210,9 @@ def body(run):
              'stream', events_relayed, run, PT_EVENT)
     run.step('  nothing left behind', nothing_left, server)
     run.step('(c) caller PT 96 -> callee PT 101', events_relayed, run, 96)
+    run.step('  nothing left behind', nothing_left, server)
+    run.step('(d) PCMA caller <-> PCMU callee: each its own law, both hear '
+             'the other', transcoded, run)
     run.step('  nothing left behind', nothing_left, server)
     run.step('SIGTERM -> exit status 0', server.stop)
 

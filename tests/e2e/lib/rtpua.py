@@ -12,6 +12,7 @@ sequence number, and what the audio in it sounds like.
     b.rtp.packets(pt=0)               # what the server sent to b
     a.bye(); b.wait_bye()
 
+A Ua offers one G.711 law (codec=0 PCMU, 8 PCMA) and telephone-event.
 One dialog per Ua, UDP only, no authentication, no retransmission of
 requests (loopback does not lose datagrams). A thread per socket reads
 what arrives: SIP messages go to a list that `wait_sip` polls, an incoming
@@ -31,7 +32,7 @@ from .harness import LOOPBACK, Response, check, poll
 
 RATE = 8000
 FRAME = 160                 # samples per 20 ms packet
-PT_PCMU, PT_EVENT = 0, 101
+PT_PCMU, PT_PCMA, PT_EVENT = 0, 8, 101
 
 
 # ------------------------------------------------------------- G.711 u-law
@@ -52,16 +53,44 @@ def ulaw_encode(sample):
     return ~(sign | (exp << 4) | mant) & 0xFF
 
 
+def alaw_decode(byte):
+    byte ^= 0x55
+    exp, mant = (byte >> 4) & 7, byte & 0x0F
+    value = (mant << 4) + 8 if exp == 0 else ((mant << 4) + 0x108) << (exp - 1)
+    return value if byte & 0x80 else -value
+
+
+def alaw_encode(sample):
+    sign = 0x80 if sample >= 0 else 0
+    sample = min(abs(sample), 32767) >> 3
+    if sample < 32:
+        code = sample >> 1
+    else:
+        exp = sample.bit_length() - 5
+        code = (exp << 4) | ((sample >> exp) & 0x0F)
+    return (sign | code) ^ 0x55
+
+
 ULAW = [ulaw_decode(b) for b in range(256)]
+ALAW = [alaw_decode(b) for b in range(256)]
+DECODE = {PT_PCMU: ULAW, PT_PCMA: ALAW}
+ENCODE = {PT_PCMU: ulaw_encode, PT_PCMA: alaw_encode}
+NAME = {PT_PCMU: 'PCMU', PT_PCMA: 'PCMA'}
 
 
-def tone_frames(hz, seconds, amplitude=8000):
-    """u-law payloads of 20 ms each of a sine at hz."""
+def tone_frames(hz, seconds, amplitude=8000, pt=PT_PCMU):
+    """G.711 (pt 0 u-law, 8 A-law) payloads of 20 ms each of a sine."""
     n = int(seconds * RATE)
+    enc = ENCODE[pt]
     pcm = [int(amplitude * math.sin(2 * math.pi * hz * i / RATE))
            for i in range(n)]
-    return [bytes(ulaw_encode(s) for s in pcm[i:i + FRAME])
+    return [bytes(enc(s) for s in pcm[i:i + FRAME])
             for i in range(0, n - FRAME + 1, FRAME)]
+
+
+def decode(packets):
+    """The samples of G.711 packets (each by its own PT)."""
+    return [DECODE[p.pt][x] for p in packets for x in p.payload]
 
 
 def goertzel_ratio(pcm, hz):
@@ -186,14 +215,14 @@ class RtpSocket:
 
 # --------------------------------------------------------------------- SIP
 
-def sdp_offer(rtp_port, event_pt=PT_EVENT, session=1):
+def sdp_offer(rtp_port, event_pt=PT_EVENT, session=1, codec=PT_PCMU):
     return ('v=0\r\n'
             f'o=- {session} 1 IN IP4 {LOOPBACK}\r\n'
             's=-\r\n'
             f'c=IN IP4 {LOOPBACK}\r\n'
             't=0 0\r\n'
-            f'm=audio {rtp_port} RTP/AVP {PT_PCMU} {event_pt}\r\n'
-            f'a=rtpmap:{PT_PCMU} PCMU/8000\r\n'
+            f'm=audio {rtp_port} RTP/AVP {codec} {event_pt}\r\n'
+            f'a=rtpmap:{codec} {NAME[codec]}/8000\r\n'
             f'a=rtpmap:{event_pt} telephone-event/8000\r\n'
             f'a=fmtp:{event_pt} 0-15\r\n'
             'a=sendrecv\r\n')
@@ -224,9 +253,11 @@ class Request:
 class Ua:
     """One phone: a SIP socket and an RTP socket, one dialog at a time."""
 
-    def __init__(self, ports, dn, sip_port, rtp_port, event_pt=PT_EVENT):
+    def __init__(self, ports, dn, sip_port, rtp_port, event_pt=PT_EVENT,
+                 codec=PT_PCMU):
         self.ports, self.dn = ports, dn
         self.sip_port, self.event_pt = sip_port, event_pt
+        self.codec = codec       # the one G.711 law this phone offers
         self.server = (LOOPBACK, ports.sip)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((LOOPBACK, sip_port))
@@ -335,7 +366,8 @@ class Ua:
                        'to': f'<sip:{number}@{LOOPBACK}>'}
         self._request('INVITE', uri, self.dialog['from'], self.dialog['to'],
                       call_id, self.cseq,
-                      body=sdp_offer(self.rtp.port, self.event_pt))
+                      body=sdp_offer(self.rtp.port, self.event_pt,
+                                     codec=self.codec))
 
     def wait_answered(self, deadline=5.0):
         """Wait for the 200, take the server's SDP, ACK."""
@@ -357,7 +389,8 @@ class Ua:
         self.remote_rtp, self.remote_pts = sdp_remote(req.body)
         self._reply(req, 180, 'Ringing', to_tag=self.tag)
         self._reply(req, 200, 'OK', to_tag=self.tag,
-                    body=sdp_offer(self.rtp.port, self.event_pt, 2))
+                    body=sdp_offer(self.rtp.port, self.event_pt, 2,
+                                     self.codec))
         contact = Response('SIP/2.0 200 X\r\nContact: ' +
                            req.header('contact') + '\r\n\r\n').contacts()
         self.dialog = {'call_id': req.header('call-id'),
