@@ -18,13 +18,12 @@ password: its REGISTER gets 401 and its INVITE 407 first) dials 1002
 """
 
 import os
-import re
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib.harness import (  # noqa: E402
-    LOOPBACK, Server, check, config_text, main, poll, write_file)
+    LOOPBACK, Server, config_text, main, nothing_left, write_file)
 from lib.phones import Phone, assert_hears  # noqa: E402
 
 TONE_A, TONE_B, TONE_MUSIC = 440, 1000, 700
@@ -89,18 +88,6 @@ def ears(a, b, marks):
     assert_hears(b.recording(), f'{TONE_A},!{TONE_MUSIC},!{TONE_B}',
                  '--from', f'{t_resume + MARGIN:.2f}',
                  '--to', f'{t_resume + SEGMENT:.2f}', who='1002 resumed')
-
-
-def nothing_left(server):
-    def clean():
-        mark = server.log_mark()
-        server.proc.send_signal(10)  # SIGUSR1: one status line
-        line = server.wait_log(r'status: calls=\d+', 5, mark)
-        return re.search(r'calls=0 parties=0 legs=0 rtp_legs=0 mixes=0',
-                         line)
-
-    check(poll(clean, 5, 0.2), 'calls, parties or legs left after '
-          f'hangup:\n{server.log_text()[-800:]}')
 
 
 def body(run):

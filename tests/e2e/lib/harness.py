@@ -4,13 +4,16 @@ The tests start the real server binary ($SIPSERVER) on loopback, drive it
 with SIPp and with a tiny raw SIP client, and check the replies against the
 contract in tests/e2e/README.md. This module holds everything they share:
 
-- the environment (binary, source tree, port block of 20 ports),
+- the environment (binary, source tree, port block of 50 ports),
 - a test run (temp dir, steps with PASS/FAIL lines, cleanup of processes),
 - the config writer,
 - `Server`: start with -c, wait until it answers OPTIONS, SIGHUP, SIGTERM
   with "exit status 0" asserted (the ASan build turns leaks into a nonzero
   status), stderr log captured and searchable,
-- `run_sipp`: one SIPp call with its logs kept in the temp dir,
+- `run_sipp` / `start_sipp`: one SIPp call with its logs kept in the temp
+  dir (start_sipp does not wait: a callee and a caller run together),
+  `sipp_messages` to read what it sent and received,
+- `server_status` (SIGUSR1) and `nothing_left`: no call, party or leg left,
 - `SipClient` / `send_raw`: a raw SIP client over UDP or TCP.
 
 Port block (E2E_PORT_BASE = B, the test may use B .. B+49 only):
@@ -85,7 +88,7 @@ def scenario(name):
 
 
 class Ports:
-    """The test's block of 20 ports (see the module comment)."""
+    """The test's block of 50 ports (see the module comment)."""
 
     CLIENT_FIRST, CLIENT_LAST = 2, 9
 
@@ -98,6 +101,7 @@ class Ports:
         self.rtp_min = base + 10
         self.rtp_max = base + 19
         self._next = base + self.CLIENT_FIRST + 1  # client(0): raw client
+        self._spare = False
 
     def phone_sip(self, i):
         """SIP port of phone i (0..3): baresip binds it and the next one."""
@@ -119,12 +123,21 @@ class Ports:
     def fresh(self):
         """A client port not handed out before (client(0) is kept for the
         raw client). A TCP client that closes first leaves TIME_WAIT on its
-        port, so SIPp over TCP needs a new local port each run: 7 runs."""
+        port, so SIPp over TCP needs a new local port each run: 7 runs,
+        or 37 after without_phones()."""
         port = self._next
-        check(port <= self.base + self.CLIENT_LAST,
-              'test ran out of client ports in its block of 20')
+        if port == self.base + self.CLIENT_LAST + 1 and self._spare:
+            port = self._next = self.base + 20
+        last = self.base + (49 if self._spare else self.CLIENT_LAST)
+        check(port <= last, 'test ran out of client ports in its block')
         self._next += 1
         return port
+
+    def without_phones(self):
+        """The test runs no baresip phone: fresh() may hand out the phone
+        ports too (B+20..B+49) once the client ports are used up."""
+        self._spare = True
+        return self
 
 
 # ------------------------------------------------------------ process control
@@ -187,7 +200,7 @@ class Run:
         self.failures = []
         self.servers = []
         self.fatal = False
-        print(f'== {name}: ports {self.ports.base}..{self.ports.base + 19},'
+        print(f'== {name}: ports {self.ports.base}..{self.ports.base + 49},'
               f' temp dir {self.tmp}', flush=True)
 
     def path(self, name):
@@ -397,35 +410,73 @@ class Server:
 
 # ---------------------------------------------------------------------- SIPp
 
-def run_sipp(run, scen, service, transport, local_port, extra_args=(),
-             deadline=10):
-    """Run scenario `scen` (a file name in scenarios/) once as `service`
-    from local_port; returns SIPp's exit code (0 = the call succeeded).
+class Sipp:
+    """One SIPp process started by start_sipp(); wait() -> exit code."""
+
+    def __init__(self, proc, prefix, deadline, what):
+        self.proc, self.prefix, self.deadline = proc, prefix, deadline
+        self.what = what
+
+    def wait(self):
+        try:
+            code = self.proc.wait(timeout=self.deadline + 5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            code = -9
+        return code
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def messages(self):
+        return sipp_messages(self.prefix)
+
+    def detail(self):
+        return sipp_detail(self.prefix)
+
+
+def start_sipp(run, scen, service, transport, local_port, extra_args=(),
+               deadline=10, local_ip=LOOPBACK, remote=True, keys=None):
+    """Start scenario `scen` (a file name in scenarios/) once as `service`
+    from local_ip:local_port, without waiting for it. remote=False for a
+    UAS (it only listens); keys = {name: value} become -key options.
     Its messages, errors and screen go to sipp-<n>-* files in the temp
     dir; sipp_detail() summarises them."""
     run_sipp.count += 1
     prefix = run.path(f'sipp-{run_sipp.count}-{os.path.splitext(scen)[0]}')
     cmd = [SIPP, '-sf', scenario(scen), '-s', service,
-           '-i', LOOPBACK, '-p', str(local_port),
-           f'{LOOPBACK}:{run.ports.sip}',
-           '-t', 'u1' if transport == 'udp' else 't1',
-           '-m', '1', '-nostdin',
-           '-timeout', f'{deadline}s', '-timeout_error',
-           '-trace_err', '-error_file', prefix + '-errors.log',
-           '-trace_msg', '-message_file', prefix + '-messages.log',
-           *extra_args]
+           '-i', local_ip, '-p', str(local_port)]
+    if remote:
+        cmd.append(f'{LOOPBACK}:{run.ports.sip}')
+    cmd += ['-t', 'u1' if transport == 'udp' else 't1',
+            '-m', '1', '-nostdin',
+            '-timeout', f'{deadline}s', '-timeout_error',
+            '-trace_err', '-error_file', prefix + '-errors.log',
+            '-trace_msg', '-message_file', prefix + '-messages.log']
+    for key, value in (keys or {}).items():
+        cmd += ['-key', key, str(value)]
+    cmd += list(extra_args)
     with open(prefix + '-screen.log', 'wb') as out:
         out.write((' '.join(cmd) + '\n').encode())
         out.flush()
         proc = _track(subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                        stdout=out, stderr=out))
-    try:
-        code = proc.wait(timeout=deadline + 5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        code = -9
     run_sipp.last = prefix
+    return Sipp(proc, prefix, deadline, f'sipp {scen} as {service} over '
+                f'{transport} from {local_ip}:{local_port}')
+
+
+def run_sipp(run, scen, service, transport, local_port, extra_args=(),
+             deadline=10, **kwargs):
+    """Run scenario `scen` once (see start_sipp) and wait for it; returns
+    SIPp's exit code (0 = the call succeeded)."""
+    sipp = start_sipp(run, scen, service, transport, local_port,
+                      extra_args, deadline, **kwargs)
+    code = sipp.wait()
+    run_sipp.last = sipp.prefix
     return code
 
 
@@ -449,11 +500,64 @@ def sipp_detail(prefix=None):
 
 
 def assert_sipp(run, scen, service, transport, local_port, extra_args=(),
-                deadline=10):
+                deadline=10, **kwargs):
     code = run_sipp(run, scen, service, transport, local_port, extra_args,
-                    deadline)
+                    deadline, **kwargs)
     check(code == 0, f'sipp {scen} as {service} over {transport} exited '
           f'with {code} (expected 0)\n{sipp_detail()}')
+
+
+def sipp_messages(prefix):
+    """The SIP messages of a SIPp run's message log, in order, as
+    (direction, text) with direction 'sent' or 'received'."""
+    try:
+        with open(prefix + '-messages.log', errors='replace') as f:
+            log = f.read()
+    except OSError:
+        return []
+    result = []
+    for chunk in re.split(r'(?m)^-{20,}.*\n', log):
+        m = re.match(r'\s*(?:UDP|TCP|TLS|SCTP) message (sent|received)'
+                     r'(?: \[\d+\] bytes)? ?:?\s*\n', chunk)
+        if m:
+            text = chunk[m.end():].strip('\n').replace('\r\n', '\n')
+            result.append((m.group(1), text.replace('\n', '\r\n')))
+    return result
+
+
+def sipp_received(prefix, first_line_regex):
+    """The received messages whose first line matches the regex."""
+    pattern = re.compile(first_line_regex)
+    return [text for d, text in sipp_messages(prefix)
+            if d == 'received' and pattern.search(text.split('\r\n')[0])]
+
+
+# ------------------------------------------------------------------ status
+
+def server_status(server, deadline=5.0):
+    """SIGUSR1 -> the server logs one status line; returns its fields
+    ({'calls': N, 'parties': N, ..., 'rx_foreign': N})."""
+    server.check_alive()
+    mark = server.log_mark()
+    server.proc.send_signal(signal.SIGUSR1)
+    line = server.wait_log(r'status: calls=\d+', deadline, mark)
+    return {k: int(v) for k, v in re.findall(r'(\w+)=(\d+)', line)}
+
+
+def nothing_left(server, deadline=5.0):
+    """Poll the status line until no call, party, leg, RTP leg or mix is
+    left (legs are freed asynchronously, within a few ms)."""
+    keys = ('calls', 'parties', 'legs', 'rtp_legs', 'mixes')
+    last = {}
+
+    def clean():
+        last.update(server_status(server))
+        return all(last.get(k) == 0 for k in keys)
+
+    check(poll(clean, deadline, 0.1), 'calls, parties or legs left: ' +
+          ' '.join(f'{k}={last.get(k)}' for k in keys) +
+          f' (expected all 0 within {deadline:g} s); log end:\n'
+          f'{server.log_text()[-1500:]}')
 
 
 # ------------------------------------------------------------ raw SIP client
@@ -652,9 +756,10 @@ def new_call_id():
 
 def build_request(method, ports, transport, local_port, user='e2e',
                   to_user=None, call_id=None, cseq=1, headers=(),
-                  body='', omit=()):
+                  body='', omit=(), uri_user=None):
     """A SIP request as bytes. `headers` are extra 'Name: value' lines;
-    `omit` names mandatory headers to leave out (e.g. 'Call-ID')."""
+    `omit` names mandatory headers to leave out (e.g. 'Call-ID');
+    uri_user puts a user (a dialled number) in the Request-URI."""
     call_id = call_id or new_call_id()
     to_user = to_user or user
     host = f'{LOOPBACK}:{ports.sip}'
@@ -669,7 +774,8 @@ def build_request(method, ports, transport, local_port, user='e2e',
         ('CSeq', f'{cseq} {method}'),
     ]
     omit = {o.lower() for o in omit}
-    out = [f'{method} sip:{host} SIP/2.0']
+    target = f'{uri_user}@{host}' if uri_user else host
+    out = [f'{method} sip:{target} SIP/2.0']
     out += [f'{n}: {v}' for n, v in lines if n.lower() not in omit]
     out += list(headers)
     out.append(f'Content-Length: {len(body.encode())}')
@@ -777,13 +883,13 @@ def find_binding(bindings, port):
     return None
 
 
-def port_is_free(port, kind=socket.SOCK_DGRAM):
-    """True if we can bind 127.0.0.1:port ourselves (nobody listens)."""
+def port_is_free(port, kind=socket.SOCK_DGRAM, host=LOOPBACK):
+    """True if we can bind host:port ourselves (nobody listens)."""
     s = socket.socket(socket.AF_INET, kind)
     try:
         if kind == socket.SOCK_STREAM:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((LOOPBACK, port))
+        s.bind((host, port))
         if kind == socket.SOCK_STREAM:
             s.listen(1)
         return True
