@@ -152,15 +152,15 @@ static void status_log(void)
 
 	b2bua_stats(app.b2bua, &bs);
 	media_stats(app.media, &ms);
-	log_info("status",
-		 "calls=%u parties=%u legs=%u rtp_legs=%u mixes=%u "
-		 "frames=%llu late=%llu rx=%llu tx=%llu rx_foreign=%llu "
-		 "rx_bad=%llu",
-		 bs.calls, bs.parties, bs.legs, ms.legs, ms.mixes,
-		 (unsigned long long)ms.ticks, (unsigned long long)ms.late,
-		 (unsigned long long)ms.rx, (unsigned long long)ms.tx,
-		 (unsigned long long)ms.rx_foreign,
-		 (unsigned long long)ms.rx_bad);
+	log_always("status",
+		   "calls=%u parties=%u legs=%u rtp_legs=%u mixes=%u "
+		   "frames=%llu late=%llu rx=%llu tx=%llu rx_foreign=%llu "
+		   "rx_bad=%llu",
+		   bs.calls, bs.parties, bs.legs, ms.legs, ms.mixes,
+		   (unsigned long long)ms.ticks, (unsigned long long)ms.late,
+		   (unsigned long long)ms.rx, (unsigned long long)ms.tx,
+		   (unsigned long long)ms.rx_foreign,
+		   (unsigned long long)ms.rx_bad);
 }
 
 static void signal_h(int sig, void *arg)

@@ -51,6 +51,16 @@ static void emit(enum log_level level, const char *module, const char *fmt,
 	mem_deref(text);
 }
 
+/** Log whatever the level: for lines an operator asked for (SIGUSR1) */
+void log_always(const char *module, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(LOG_INFO, module, fmt, ap);
+	va_end(ap);
+}
+
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 {
 	va_list ap;

@@ -19,6 +19,8 @@ enum log_level log_level_get(void);
 int log_level_parse(enum log_level *levelp, const char *name);
 const char *log_level_name(enum log_level level);
 void log_msg(enum log_level level, const char *module, const char *fmt, ...);
+void log_always(const char *module, const char *fmt, ...);
+
 
 #define log_error(mod, ...) log_msg(LOG_ERROR, (mod), __VA_ARGS__)
 #define log_warn(mod, ...)  log_msg(LOG_WARN, (mod), __VA_ARGS__)
