@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Call benchmarks through sipserver, with SIPp on both sides.
 
-    python3 bench/calls.py setup [--rates 100,200,500,800] [--seconds 5]
+    python3 bench/calls.py setup [--rates 100,200,500,800] [--seconds 5] [--tcp]
     python3 bench/calls.py media [--calls 50,100,200] [--seconds 10]
 
 setup: SIPp callers -> sipserver -> a registered SIPp callee, at a given
@@ -33,6 +33,7 @@ MEDIA_CALLER, MEDIA_CALLEE = 41010, 41020
 RTP_MIN, RTP_MAX = 42000, 49999
 HZ = os.sysconf('SC_CLK_TCK')
 PROCS = []  # killed at exit, whatever happens
+TRANSPORT = 'u1'
 
 
 def wait_for(pred, deadline, what):
@@ -122,7 +123,8 @@ class Server:
 
 def sipp(args, tmp, name):
     out = open(os.path.join(tmp, f'sipp-{name}.log'), 'w')
-    proc = subprocess.Popen(['sipp', '-nostdin', '-i', '127.0.0.1', *args],
+    proc = subprocess.Popen(['sipp', '-nostdin', '-i', '127.0.0.1',
+                             '-t', TRANSPORT, *args],
                             stdin=subprocess.DEVNULL, stdout=out,
                             stderr=subprocess.STDOUT, cwd=tmp)
     PROCS.append(proc)
@@ -199,7 +201,7 @@ def setup_bench(args):
 
 def media_bench(args):
     tmp = tempfile.mkdtemp(prefix='sipserver-bench-')
-    srv = Server(tmp)
+    srv = Server(tmp, rtp_timeout=2)  # a killed caller's calls end
     uas = callee(tmp, CALLEE_PORT, echo=True)
     uac_xml = scenario(tmp, rtp=True)
     base_rss = srv.rss_kib()
@@ -228,8 +230,7 @@ def media_bench(args):
               f'{int(s1["late"]) - int(s0["late"]):>5} '
               f'{int(s1["rx_foreign"]) - int(s0["rx_foreign"]):>7}',
               flush=True)
-        uac.send_signal(signal.SIGUSR1)  # SIPp: stop calling, end calls
-        uac.kill()
+        uac.kill()  # its legs go silent: released after rtp-timeout
         uac.wait(10)
         wait_for(lambda: srv.status()['calls'] == '0', 40, 'calls to end')
     uas.kill()
@@ -243,7 +244,10 @@ def main():
     ap.add_argument('--rates', default='100,200,500,800')
     ap.add_argument('--calls', default='50,100,200')
     ap.add_argument('--seconds', type=int, default=5)
+    ap.add_argument('--tcp', action='store_true', help='SIP over TCP')
     args = ap.parse_args()
+    global TRANSPORT
+    TRANSPORT = 't1' if args.tcp else 'u1'
     args.rates = [int(x) for x in args.rates.split(',')]
     args.calls = [int(x) for x in args.calls.split(',')]
     if not os.access(SERVER, os.X_OK):
