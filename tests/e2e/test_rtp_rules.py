@@ -21,6 +21,10 @@ sockets places the calls. Checks:
   gets them as PT 101, the PT it negotiated;
 - (d) a PCMA caller and a PCMU callee each get packets of their own law
   only, and each hears the other's tone (the server transcodes);
+- (e) a caller sending 10 ms and 30 ms packets is heard without gaps by a
+  callee that gets 20 ms packets;
+- (f) a re-INVITE that moves the caller's stream to a new port: audio
+  from the new port is heard, the old port is now foreign;
 - BYE relayed; nothing left (SIGUSR1); SIGTERM -> exit status 0.
 """
 
@@ -199,6 +203,57 @@ def transcoded(run):
         hang_up(a, b)
 
 
+def heard_share(packets, hz):
+    """The share of 100 ms windows in which hz dominates."""
+    wins = windows_of(packets)
+    return sum(goertzel_ratio(w, hz) > 0.5 for w in wins) / max(len(wins), 1)
+
+
+def tone_heard(b, t0, t_end, hz=TONE):
+    got = [pkt for pkt in b.rtp.packets(pt=PT_PCMU)
+           if t0 + 0.3 <= pkt.when <= t_end]
+    share = heard_share(got, hz)
+    check(share >= 0.8, f'1002 hears {hz} Hz in only {share:.0%} of the '
+          f'100 ms windows')
+
+
+def packet_times(run):
+    a, b = call(run)
+    try:
+        for ms in (10, 30):
+            frames = tone_frames(TONE, SECONDS, frame=8 * ms)
+            t0 = time.monotonic()
+            a.rtp.send_frames(a.remote_rtp, frames)
+            tone_heard(b, t0, time.monotonic())
+    finally:
+        hang_up(a, b)
+
+
+def stream_moved(run, server):
+    a, b = call(run)
+    old = a.rtp
+    try:
+        a.rtp.send_frames(a.remote_rtp, tone_frames(TONE, 0.5))
+        a.reinvite(RtpSocket(run.ports.base + 36))
+        foreign_before = server_status(server)['rx_foreign']
+        t0 = time.monotonic()
+        a.rtp.send_frames(a.remote_rtp, tone_frames(TONE, SECONDS))
+        tone_heard(b, t0, time.monotonic())
+        sent_before = old.sent
+        old.send_frames(a.remote_rtp, tone_frames(TONE, 0.2))
+        burst = old.sent - sent_before
+
+        def delta():
+            return server_status(server)['rx_foreign'] - foreign_before
+        poll(lambda: delta() >= burst, 3, 0.1)
+        check(delta() == burst, f'after the move rx_foreign grew by '
+              f'{delta()}, expected {burst} (the old port\'s packets)')
+
+    finally:
+        old.close()
+        hang_up(a, b)
+
+
 def body(run):
     conf = write_file(run.path('sipserver.conf'), config_text(
         run.ports, run.src, {'1001': {}, '1002': {}}))
@@ -213,6 +268,12 @@ def body(run):
     run.step('  nothing left behind', nothing_left, server)
     run.step('(d) PCMA caller <-> PCMU callee: each its own law, both hear '
              'the other', transcoded, run)
+    run.step('  nothing left behind', nothing_left, server)
+    run.step('(e) 10 ms and 30 ms packets are heard whole', packet_times,
+             run)
+    run.step('  nothing left behind', nothing_left, server)
+    run.step('(f) a re-INVITE moves the stream to a new port', stream_moved,
+             run, server)
     run.step('  nothing left behind', nothing_left, server)
     run.step('SIGTERM -> exit status 0', server.stop)
 

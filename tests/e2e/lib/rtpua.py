@@ -78,14 +78,15 @@ ENCODE = {PT_PCMU: ulaw_encode, PT_PCMA: alaw_encode}
 NAME = {PT_PCMU: 'PCMU', PT_PCMA: 'PCMA'}
 
 
-def tone_frames(hz, seconds, amplitude=8000, pt=PT_PCMU):
-    """G.711 (pt 0 u-law, 8 A-law) payloads of 20 ms each of a sine."""
+def tone_frames(hz, seconds, amplitude=8000, pt=PT_PCMU, frame=FRAME):
+    """G.711 (pt 0 u-law, 8 A-law) payloads of `frame` samples each (160:
+    20 ms) of a sine."""
     n = int(seconds * RATE)
     enc = ENCODE[pt]
     pcm = [int(amplitude * math.sin(2 * math.pi * hz * i / RATE))
            for i in range(n)]
-    return [bytes(enc(s) for s in pcm[i:i + FRAME])
-            for i in range(0, n - FRAME + 1, FRAME)]
+    return [bytes(enc(s) for s in pcm[i:i + frame])
+            for i in range(0, n - frame + 1, frame)]
 
 
 def decode(packets):
@@ -180,17 +181,20 @@ class RtpSocket:
         self.seq += 1
         self.sent += 1
         if advance:
-            self.ts += FRAME
+            self.ts += len(payload) if pt in (PT_PCMU, PT_PCMA) else FRAME
 
     def send_frames(self, dest, frames, pt=PT_PCMU):
-        """Send payloads one per 20 ms, paced on the clock (real time is
-        what the server's playout expects)."""
+        """Send payloads one per packet time (a G.711 payload of n bytes
+        lasts n / 8 ms), paced on the clock: real time is what the
+        server's playout expects."""
         start = time.monotonic()
+        due = 0.0
         for i, payload in enumerate(frames):
-            delay = start + i * 0.020 - time.monotonic()
+            delay = start + due - time.monotonic()
             if delay > 0:
-                time.sleep(delay)
+                time.sleep(delay)  # pacing is the thing sent, not a wait
             self.send(dest, pt, payload, marker=(i == 0))
+            due += len(payload) / RATE
 
     def send_event(self, dest, event, pt=PT_EVENT, packets=3, ends=3):
         """An RFC 4733 telephone-event: `packets` updates (the first with
@@ -400,6 +404,22 @@ class Ua:
         self.wait_sip(lambda m: isinstance(m, Request) and
                       m.method == 'ACK', 'ACK', deadline)
         return req
+
+    def reinvite(self, rtp, deadline=5.0):
+        """Offer a new RTP socket in the dialog (the phone moved its
+        stream); ACK the 200. Returns the 200."""
+        self.cseq += 1
+        d = self.dialog
+        self._request('INVITE', d['uri'], d['from'], d['to'], d['call_id'],
+                      self.cseq, body=sdp_offer(rtp.port, self.event_pt,
+                                                3, self.codec))
+        resp = self.wait_response('INVITE', deadline)
+        check(resp.status == 200, f'{self.dn}: re-INVITE answered '
+              f'{resp.status} {resp.reason}')
+        self._request('ACK', d['uri'], d['from'], d['to'], d['call_id'],
+                      self.cseq)
+        self.rtp = rtp
+        return resp
 
     def bye(self, deadline=5.0):
         self.cseq += 1
