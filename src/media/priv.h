@@ -17,7 +17,8 @@ enum {
 	MEDIA_PTIME = 20, /* [ms] one frame */
 	MEDIA_BATCH = 16, /* packets read per recvmmsg */
 	MEDIA_PKT_MAX = 1500,
-	MEDIA_JB_DELAY = 60, /* [ms] playout delay */
+	MEDIA_JB_DELAY = 60,	/* [ms] playout delay */
+	RTCP_DRAIN_FRAMES = 50, /* drain RTCP once a second */
 };
 
 struct worker;

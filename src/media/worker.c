@@ -176,7 +176,11 @@ static void timeout_check(struct worker *w, struct wleg *l, uint64_t now)
 
 static void frame(struct worker *w, uint64_t now)
 {
+	/* RTCP is only drained, once a second: a syscall per leg per frame
+	 * saved (its socket buffer holds far more than a second of it) */
+	bool rtcp_tick = atomic_load(&w->ticks) % RTCP_DRAIN_FRAMES == 0;
 	struct le *le;
+
 
 	cmds_apply(w, now);
 
@@ -193,7 +197,8 @@ static void frame(struct worker *w, uint64_t now)
 		struct wleg *l = le->data;
 
 		rtp_leg_send(w, l);
-		rtp_leg_drain_rtcp(l);
+		if (rtcp_tick)
+			rtp_leg_drain_rtcp(l);
 		timeout_check(w, l, now);
 	}
 
