@@ -16,6 +16,7 @@
 #include "reg/reg.h"
 #include "sip/sipsrv.h"
 #include "sip/b2bua.h"
+#include "tlib/tsrv.h"
 #include "media/codec.h"
 #include "media/player.h"
 #include "media/media.h"
@@ -34,6 +35,7 @@ static struct {
 	struct player_cache *players;
 	struct media *media;
 	struct b2bua *b2bua;
+	struct tsrv *tsrv;
 } app;
 
 static void print_problems(const char *problems)
@@ -136,6 +138,7 @@ static void reload(void)
 	log_level_set((enum log_level)conf->log_level);
 	reg_conf_set(app.reg, conf);
 	b2bua_cfg_set(app.b2bua, conf);
+	tsrv_cfg_set(app.tsrv, conf);
 	music_preload(conf);
 
 	mem_deref(app.conf);
@@ -199,6 +202,12 @@ static void rtp_timeout_h(uint32_t party, void *arg)
 	b2bua_rtp_timeout(app.b2bua, party);
 }
 
+static void cti_event_h(const struct call_event *ev, void *arg)
+{
+	(void)arg;
+	tsrv_call_event(app.tsrv, ev);
+}
+
 static int modules_start(void)
 {
 	int err;
@@ -218,8 +227,11 @@ static int modules_start(void)
 		  : b2bua_alloc(&app.b2bua, sipsrv_sip(app.sip), app.reg,
 				app.media, app.players, app.conf);
 	err = err ? err : sipsrv_listen(app.sip);
+	err = err ? err : tsrv_alloc(&app.tsrv, app.conf);
 	if (err)
 		return err;
+
+	b2bua_set_event_handler(app.b2bua, cti_event_h, NULL);
 
 	sipsrv_reg_set(app.sip, app.reg);
 	music_preload(app.conf);
@@ -229,6 +241,8 @@ static int modules_start(void)
 static void modules_stop(void)
 {
 	sipsrv_reg_set(app.sip, NULL);
+	b2bua_set_event_handler(app.b2bua, NULL, NULL);
+	app.tsrv = mem_deref(app.tsrv);
 	app.b2bua = mem_deref(app.b2bua);
 	app.media = mem_deref(app.media);
 	app.players = mem_deref(app.players);

@@ -43,6 +43,8 @@ struct b2bua {
 	struct list outq; /**< struct out: model outputs to carry out */
 	bool flushing;
 	struct list graveyard; /**< struct entry: legs to free */
+	b2bua_event_h *eventh; /**< CTI events go here */
+	void *event_arg;
 	struct tmr gc;
 };
 
@@ -183,12 +185,16 @@ static void event_h(const struct call_event *ev, void *arg)
 	static const char *const names[] = {
 		"EventDialing",	 "EventRinging", "EventEstablished",
 		"EventReleased", "EventHeld",	 "EventRetrieved"};
-	(void)arg;
+	struct b2bua *b = arg;
 
 	log_debug("call", "%s ThisDN=%s ConnID=%016llx OtherDN=%s",
 		  names[ev->type], ev->this_dn,
 		  (unsigned long long)call_connid(ev->call),
 		  ev->other_dn ? ev->other_dn : "-");
+
+	/* events go out at once: their order is the model's */
+	if (b->eventh)
+		b->eventh(ev, b->event_arg);
 }
 
 static void uuid_h(char *buf, size_t sz, void *arg)
@@ -634,6 +640,16 @@ int b2bua_alloc(struct b2bua **bp, struct sip *sip, struct reg *reg,
 	settings_apply(b);
 	*bp = b;
 	return 0;
+}
+
+/** Where the call model's CTI events go (the CTI server) */
+void b2bua_set_event_handler(struct b2bua *b, b2bua_event_h *h, void *arg)
+{
+	if (!b)
+		return;
+
+	b->eventh = h;
+	b->event_arg = arg;
 }
 
 void b2bua_cfg_set(struct b2bua *b, const struct cfg *cfg)

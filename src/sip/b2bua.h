@@ -17,6 +17,10 @@ struct b2bua_stats {
 int b2bua_alloc(struct b2bua **bp, struct sip *sip, struct reg *reg,
 		struct media *media, struct player_cache *players,
 		const struct cfg *cfg);
+struct call_event;
+typedef void(b2bua_event_h)(const struct call_event *ev, void *arg);
+
 void b2bua_cfg_set(struct b2bua *b, const struct cfg *cfg);
+void b2bua_set_event_handler(struct b2bua *b, b2bua_event_h *h, void *arg);
 void b2bua_stats(const struct b2bua *b, struct b2bua_stats *st);
 void b2bua_rtp_timeout(struct b2bua *b, uint32_t party);

@@ -1,0 +1,570 @@
+/**
+ * @file server.c  The CTI server: connections, the session rules, DN
+ * registrations and event fan-out
+ *
+ * A client connects, gets EventLinkConnected, must open with TOpenServer
+ * (and client-password when set, read at that moment), then registers the
+ * DNs it wants events for and requests on. Every call event goes to every
+ * client registered on its ThisDN; the answer to a request also carries the
+ * request's ReferenceID for the client that sent it. A bad line gets
+ * EventError 53 and the connection stays open; a client that goes away
+ * takes its registrations with it and nothing else.
+ */
+#include <string.h>
+/* not <re.h>: its re_json.h clashes with jansson's JSON_STRING */
+#include <re_types.h>
+#include <re_fmt.h>
+#include <re_mem.h>
+#include <re_mbuf.h>
+#include <re_list.h>
+#include <re_hash.h>
+#include <re_sa.h>
+#include <re_tcp.h>
+#include <re_tmr.h>
+#include "log/log.h"
+#include "cfg/cfg.h"
+#include "call/call.h"
+#include "tlib/priv.h"
+#include "tlib/session.h"
+#include "tlib/tsrv.h"
+
+/** One DN registration of one client */
+struct tsrv_reg {
+	struct le le; /**< in session.regl */
+	struct le he; /**< in server.regs, by DN */
+	struct tsrv_session *ss;
+	char *dn;
+	enum tsrv_mode mode;
+};
+
+struct tsrv {
+	const struct cfg *cfg;
+	struct tcp_sock *ts;
+	struct list sessl;
+	struct hash *regs;
+	uint32_t nregs;
+	uint64_t seq;
+	uint64_t events;
+	struct list graveyard; /**< sessions cut off, freed from a timer */
+	struct tmr gc;
+};
+
+static void reg_destructor(void *arg)
+{
+	struct tsrv_reg *r = arg;
+
+	list_unlink(&r->le);
+	hash_unlink(&r->he);
+	mem_deref(r->dn);
+}
+
+/* --- sessions --- */
+
+static void session_free(struct tsrv *s, struct tsrv_session *ss)
+{
+	s->nregs -= list_count(&ss->regl);
+	list_flush(&ss->regl);
+	mem_deref(ss);
+}
+
+static void gc_h(void *arg)
+{
+	struct tsrv *s = arg;
+	struct le *le;
+
+	while ((le = s->graveyard.head))
+		session_free(s, le->data);
+}
+
+/* Cut off: no more events to it; freed once the stack has unwound */
+static void bury(struct tsrv *s, struct tsrv_session *ss)
+{
+	ss->dead = true;
+	list_unlink(&ss->le);
+	list_append(&s->graveyard, &ss->le, ss);
+	tmr_start(&s->gc, 0, gc_h, s);
+}
+
+/* --- sending --- */
+
+
+static void deliver(struct tsrv *s, struct tsrv_session *ss, json_t *ev)
+{
+	size_t len;
+	char *line = tsrv_event_line(ev, ++s->seq, &len);
+
+	if (!line)
+		return;
+
+	if (!tsrv_session_send(ss, line, len))
+		bury(s, ss);
+
+	++s->events;
+	free(line);
+}
+
+/* An answer to a request: ReferenceID and ThisDN filled in; consumes ev */
+static void reply(struct tsrv *s, struct tsrv_session *ss,
+		  const struct tsrv_req *req, json_t *ev)
+{
+	if (req->refid)
+		json_object_set_new(ev, "ReferenceID",
+				    json_integer(req->refid));
+	if (req->this_dn && !json_object_get(ev, "ThisDN"))
+		json_object_set_new(ev, "ThisDN", json_string(req->this_dn));
+	deliver(s, ss, ev);
+	json_decref(ev);
+}
+
+static void error(struct tsrv *s, struct tsrv_session *ss,
+		  const struct tsrv_req *req, enum tsrv_err code,
+		  const char *fmt, ...)
+{
+	json_t *ev = tsrv_event_new("EventError");
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	log_info("tlib", "client %J: %s: EventError %d: %s", &ss->peer,
+		 req && req->name ? req->name : "line", code, msg);
+	json_object_set_new(ev, "ErrorCode", json_integer(code));
+	json_object_set_new(ev, "ErrorMessage", json_string(msg));
+	if (req) {
+		reply(s, ss, req, ev);
+		return;
+	}
+	deliver(s, ss, ev);
+	json_decref(ev);
+}
+
+/* --- registrations --- */
+
+static struct tsrv_reg *reg_of(const struct tsrv_session *ss, const char *dn)
+{
+	for (struct le *le = ss->regl.head; le; le = le->next) {
+		struct tsrv_reg *r = le->data;
+
+		if (0 == strcmp(r->dn, dn))
+			return r;
+	}
+
+	return NULL;
+}
+
+/* Another client holding the DN privately, or any client if we want it
+ * privately */
+static const struct tsrv_reg *reg_conflict(const struct tsrv *s,
+					   const struct tsrv_session *ss,
+					   const char *dn, enum tsrv_mode mode)
+{
+	struct le *le;
+
+	for (le = hash_list(s->regs, hash_joaat_str(dn))->head; le;
+	     le = le->next) {
+		const struct tsrv_reg *r = le->data;
+
+		if (r->ss == ss || strcmp(r->dn, dn))
+			continue;
+		if (r->mode == MODE_PRIVATE ||
+		    (mode == MODE_PRIVATE && r->mode != MODE_MONITOR))
+			return r;
+	}
+
+	return NULL;
+}
+
+static void register_address(struct tsrv *s, struct tsrv_session *ss,
+			     const struct tsrv_req *req)
+{
+	const json_t *v = json_object_get(req->obj, "RegisterMode");
+	enum tsrv_mode mode = MODE_SHARE;
+	const struct cfg_dn *dn;
+	struct tsrv_reg *r;
+	json_t *ev;
+
+	if (!req->this_dn)
+		return error(s, ss, req, TERR_INVALID_ATTR,
+			     "TRegisterAddress needs ThisDN (a string)");
+	if (v && (!json_is_string(v) ||
+		  tsrv_mode_parse(&mode, json_string_value(v))))
+		return error(s, ss, req, TERR_INVALID_ATTR,
+			     "RegisterMode must be ModeShare, ModePrivate or "
+			     "ModeMonitor");
+
+	dn = cfg_dn_find(s->cfg, req->this_dn);
+	if (!dn)
+		return error(s, ss, req, TERR_NOT_CONFIGURED,
+			     "DN %s is not configured", req->this_dn);
+	if (reg_of(ss, req->this_dn))
+		return error(s, ss, req, TERR_IN_SAME_STATE,
+			     "DN %s is already registered by this client",
+			     req->this_dn);
+	if (reg_conflict(s, ss, req->this_dn, mode))
+		return error(s, ss, req, TERR_UNSUP_OPER,
+			     "DN %s is registered privately by another client"
+			     "%s",
+			     req->this_dn,
+			     mode == MODE_PRIVATE ? ", or shared" : "");
+
+	r = mem_zalloc(sizeof(*r), reg_destructor);
+	if (!r || str_dup(&r->dn, req->this_dn)) {
+		mem_deref(r);
+		return error(s, ss, req, TERR_INTERNAL, "out of memory");
+	}
+	r->ss = ss;
+	r->mode = mode;
+	list_append(&ss->regl, &r->le, r);
+	hash_append(s->regs, hash_joaat_str(r->dn), &r->he, r);
+	++s->nregs;
+
+	ev = tsrv_event_new("EventRegistered");
+	json_object_set_new(ev, "RegisterMode",
+			    json_string(tsrv_mode_name(mode)));
+	reply(s, ss, req, ev);
+}
+
+static void unregister_address(struct tsrv *s, struct tsrv_session *ss,
+			       const struct tsrv_req *req)
+{
+	struct tsrv_reg *r;
+
+	if (!req->this_dn)
+		return error(s, ss, req, TERR_INVALID_ATTR,
+			     "TUnregisterAddress needs ThisDN (a string)");
+
+	r = reg_of(ss, req->this_dn);
+	if (!r)
+		return error(s, ss, req, TERR_NOT_REGISTERED,
+			     "DN %s is not registered by this client",
+			     req->this_dn);
+
+	mem_deref(r);
+	--s->nregs;
+	reply(s, ss, req, tsrv_event_new("EventUnregistered"));
+}
+
+static void open_server(struct tsrv *s, struct tsrv_session *ss,
+			const struct tsrv_req *req)
+{
+	const json_t *app = json_object_get(req->obj, "ApplicationName");
+	const json_t *pw = json_object_get(req->obj, "Password");
+	const char *want = s->cfg->client_password;
+	json_t *ev;
+
+	if (!json_is_string(app) || !json_string_length(app))
+		return error(s, ss, req, TERR_INVALID_ATTR,
+			     "TOpenServer needs ApplicationName (a string)");
+	if (want && want[0] &&
+	    (!json_is_string(pw) || strcmp(json_string_value(pw), want))) {
+		error(s, ss, req, TERR_NOT_REGISTERED,
+		      "wrong or missing Password");
+		ss->dead = true; /* the spec: then the server closes */
+		return;
+	}
+
+	ss->opened = true;
+	(void)str_dup(&ss->app, json_string_value(app));
+	log_info("tlib", "client %J opened as %s", &ss->peer, ss->app);
+
+	ev = tsrv_event_new("EventServerConnected");
+	json_object_set_new(ev, "ServerName", json_string("sipserver"));
+	json_object_set_new(ev, "Location", json_string(s->cfg->location));
+	reply(s, ss, req, ev);
+}
+
+/* Requests of the spec that this server does not carry out yet */
+static const char *const later[] = {
+	"TQueryAddress",
+	"TQueryCall",
+	"TMakeCall",
+	"TAnswerCall",
+	"TReleaseCall",
+	"THoldCall",
+	"TRetrieveCall",
+	"TInitiateConference",
+	"TCompleteConference",
+	"TReconnectCall",
+	"TSingleStepConference",
+	"TDeleteFromConference",
+	"TListenDisconnect",
+	"TListenReconnect",
+};
+
+static bool is_later(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(later); i++) {
+		if (0 == strcmp(name, later[i]))
+			return true;
+	}
+
+	return false;
+}
+
+static void call_request(struct tsrv *s, struct tsrv_session *ss,
+			 const struct tsrv_req *req)
+{
+	const struct tsrv_reg *r;
+
+	if (!req->this_dn)
+		return error(s, ss, req, TERR_INVALID_ATTR,
+			     "%s needs ThisDN (a string)", req->name);
+	r = reg_of(ss, req->this_dn);
+	if (!r)
+		return error(s, ss, req, TERR_NOT_REGISTERED,
+			     "DN %s is not registered by this client",
+			     req->this_dn);
+	if (r->mode == MODE_MONITOR)
+		return error(s, ss, req, TERR_UNSUP_OPER,
+			     "DN %s is registered in ModeMonitor: no requests",
+			     req->this_dn);
+
+	error(s, ss, req, TERR_UNSUP_OPER,
+	      "%s is not carried out by this version of sipserver yet",
+	      req->name);
+}
+
+static void dispatch(struct tsrv *s, struct tsrv_session *ss,
+		     const struct tsrv_req *req)
+{
+	if (!ss->opened) {
+		bool open = 0 == strcmp(req->name, "TOpenServer");
+
+		if (open)
+			return open_server(s, ss, req);
+		error(s, ss, req, TERR_NOT_REGISTERED,
+		      "the first request must be TOpenServer, not %s",
+		      req->name);
+		ss->dead = true;
+		return;
+	}
+
+	if (0 == strcmp(req->name, "TRegisterAddress"))
+		register_address(s, ss, req);
+	else if (0 == strcmp(req->name, "TUnregisterAddress"))
+		unregister_address(s, ss, req);
+	else if (0 == strcmp(req->name, "TOpenServer"))
+		error(s, ss, req, TERR_IN_SAME_STATE, "already open");
+	else if (is_later(req->name))
+		call_request(s, ss, req);
+	else
+		error(s, ss, req, TERR_INVALID_ATTR, "unknown request \"%s\"",
+		      req->name);
+}
+
+static void line_h(struct tsrv_session *ss, const char *line, size_t len,
+		   void *arg)
+{
+	struct tsrv *s = arg;
+	struct tsrv_req req;
+	char why[256];
+	int err;
+
+	if (!line) {
+		error(s, ss, NULL, TERR_INVALID_ATTR,
+		      "line longer than %d bytes: ignored", TSRV_LINE_MAX);
+		return;
+	}
+	if (!len || (len == 1 && line[0] == '\r'))
+		return; /* blank lines are keep-alives */
+
+	err = tsrv_req_decode(&req, line, len, why, sizeof(why));
+	if (err)
+		error(s, ss, err == EINVAL ? &req : NULL, TERR_INVALID_ATTR,
+		      "%s", why);
+	else
+		dispatch(s, ss, &req);
+	tsrv_req_free(&req);
+
+	if (ss->dead && ss->le.list == &s->sessl)
+		bury(s, ss);
+}
+
+static void recv_h(struct mbuf *mb, void *arg)
+{
+	struct tsrv_session *ss = arg;
+
+	tsrv_session_recv(ss, mb, line_h, ss->srv);
+}
+
+static void close_h(int err, void *arg)
+{
+	struct tsrv_session *ss = arg;
+
+	if (err)
+		log_info("tlib", "client %J (%s) disconnected: %m", &ss->peer,
+			 ss->app ? ss->app : "-", err);
+	else
+		log_info("tlib", "client %J (%s) closed the connection",
+			 &ss->peer, ss->app ? ss->app : "-");
+	if (ss->le.list == &ss->srv->sessl)
+		bury(ss->srv, ss);
+}
+
+static void link_connected(struct tsrv *s, struct tsrv_session *ss)
+{
+	json_t *ev = tsrv_event_new("EventLinkConnected");
+
+	json_object_set_new(ev, "ProtocolVersion", json_string("tlib/1"));
+	json_object_set_new(ev, "ServerName", json_string("sipserver"));
+	json_object_set_new(ev, "Location", json_string(s->cfg->location));
+	deliver(s, ss, ev);
+	json_decref(ev);
+}
+
+static void conn_h(const struct sa *peer, void *arg)
+{
+	struct tsrv *s = arg;
+	struct tsrv_session *ss = NULL;
+	struct tcp_conn *tc = NULL;
+	int err;
+
+	err = tcp_accept(&tc, s->ts, NULL, recv_h, close_h, NULL);
+	if (!err)
+		err = tsrv_session_alloc(&ss, tc, peer);
+	mem_deref(tc);
+	if (err) {
+		log_warn("tlib", "client %J refused: %m", peer, err);
+		tcp_reject(s->ts);
+		return;
+	}
+
+	ss->srv = s;
+	tcp_set_handlers(ss->tc, NULL, recv_h, close_h, ss);
+	list_append(&s->sessl, &ss->le, ss);
+	log_debug("tlib", "client %J connected", peer);
+	link_connected(s, ss);
+}
+
+/* --- call events --- */
+
+static const char *const event_names[] = {"EventDialing",     "EventRinging",
+					  "EventEstablished", "EventReleased",
+					  "EventHeld",	      "EventRetrieved"};
+
+static void set_str(json_t *ev, const char *key, const char *val)
+{
+	if (val)
+		json_object_set_new(ev, key, json_string(val));
+}
+
+static json_t *call_event_json(const struct call_event *ce)
+{
+	json_t *ev = tsrv_event_new(event_names[ce->type]);
+	char connid[17];
+
+	re_snprintf(connid, sizeof(connid), "%016llx",
+		    (unsigned long long)call_connid(ce->call));
+	set_str(ev, "ThisDN", ce->this_dn);
+	set_str(ev, "ThisDNRole", ce->this_role);
+	set_str(ev, "OtherDN", ce->other_dn);
+	set_str(ev, "OtherDNRole", ce->other_role);
+	set_str(ev, "ConnID", connid);
+	set_str(ev, "CallUUID", call_uuid(ce->call));
+	set_str(ev, "CallType", call_type_name(call_type(ce->call)));
+	set_str(ev, "ANI", ce->ani);
+	set_str(ev, "DNIS", ce->dnis);
+	return ev;
+}
+
+/** A call event of the model: to every client registered on its ThisDN */
+void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
+{
+	struct le *le;
+	json_t *ev;
+	char *line;
+	size_t len;
+
+	if (!s || !ce || !ce->this_dn)
+		return;
+
+	le = hash_list(s->regs, hash_joaat_str(ce->this_dn))->head;
+	if (!le)
+		return;
+
+	ev = call_event_json(ce);
+	line = ev ? tsrv_event_line(ev, ++s->seq, &len) : NULL;
+	json_decref(ev);
+	if (!line)
+		return;
+
+	for (; le; le = le->next) {
+		struct tsrv_reg *r = le->data;
+
+		if (strcmp(r->dn, ce->this_dn) || r->ss->dead)
+			continue;
+		if (!tsrv_session_send(r->ss, line, len))
+			bury(s, r->ss);
+		++s->events;
+	}
+	free(line);
+}
+
+/* --- the module --- */
+
+static void tsrv_destructor(void *arg)
+{
+	struct tsrv *s = arg;
+	struct le *le;
+
+	tmr_cancel(&s->gc);
+	while ((le = s->sessl.head)) {
+		list_unlink(le);
+		session_free(s, le->data);
+	}
+	gc_h(s);
+	mem_deref(s->ts);
+	mem_deref(s->regs);
+	mem_deref((void *)s->cfg);
+}
+
+int tsrv_alloc(struct tsrv **sp, const struct cfg *cfg)
+{
+	struct tsrv *s;
+	struct sa laddr;
+	int err;
+
+	if (!sp || !cfg)
+		return EINVAL;
+
+	s = mem_zalloc(sizeof(*s), tsrv_destructor);
+	if (!s)
+		return ENOMEM;
+
+	s->cfg = mem_ref((void *)cfg);
+	laddr = cfg->sip_address;
+	sa_set_port(&laddr, cfg->tlib_port);
+	err = hash_alloc(&s->regs, 256);
+	err = err ? err : tcp_listen(&s->ts, &laddr, conn_h, s);
+	if (err) {
+		log_error("tlib", "cannot listen on TCP %J: %m", &laddr, err);
+		mem_deref(s);
+		return err;
+	}
+
+	log_info("tlib", "CTI (tlib/1) on %J", &laddr);
+	*sp = s;
+	return 0;
+}
+
+void tsrv_cfg_set(struct tsrv *s, const struct cfg *cfg)
+{
+	if (!s || !cfg)
+		return;
+
+	mem_deref((void *)s->cfg);
+	s->cfg = mem_ref((void *)cfg);
+}
+
+void tsrv_stats(const struct tsrv *s, struct tsrv_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!s)
+		return;
+
+	st->clients = list_count(&s->sessl);
+	st->registrations = s->nregs;
+	st->events = s->events;
+}

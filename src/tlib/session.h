@@ -1,0 +1,25 @@
+/**
+ * @file session.h  One CTI client's connection (src/tlib/ internal)
+ */
+
+struct tsrv_session {
+	struct le le; /**< in the server's session list */
+	struct tcp_conn *tc;
+	struct sa peer;
+	struct mbuf *line; /**< the line being received */
+	bool skipping;	   /**< in a line over the limit */
+	bool dead;	   /**< cut off; freed soon */
+	bool opened;	   /**< TOpenServer accepted */
+	char *app;	   /**< its ApplicationName */
+	struct list regl;  /**< struct tsrv_reg: its DNs */
+	struct tsrv *srv;
+};
+
+typedef void(tsrv_line_h)(struct tsrv_session *ss, const char *line, size_t len,
+			  void *arg);
+
+int tsrv_session_alloc(struct tsrv_session **ssp, struct tcp_conn *tc,
+		       const struct sa *peer);
+bool tsrv_session_send(struct tsrv_session *ss, const char *line, size_t len);
+void tsrv_session_recv(struct tsrv_session *ss, struct mbuf *mb,
+		       tsrv_line_h *lineh, void *arg);

@@ -1,0 +1,22 @@
+/**
+ * @file tsrv.h  The CTI server: tlib/1 (shared/spec/tlib-protocol.md) over
+ * TCP, one JSON object per line
+ *
+ * Prefix tsrv_ ("tlib server"): the client library of the same protocol
+ * (lib/tlib, include/tlib.h) owns tlib_.
+ */
+
+struct tsrv;
+struct cfg;
+struct call_event;
+
+struct tsrv_stats {
+	uint32_t clients;
+	uint32_t registrations;
+	uint64_t events;
+};
+
+int tsrv_alloc(struct tsrv **sp, const struct cfg *cfg);
+void tsrv_cfg_set(struct tsrv *s, const struct cfg *cfg);
+void tsrv_call_event(struct tsrv *s, const struct call_event *ev);
+void tsrv_stats(const struct tsrv *s, struct tsrv_stats *st);
