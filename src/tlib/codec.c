@@ -98,7 +98,7 @@ static void time_str(char *buf, size_t sz)
 char *tsrv_event_line(json_t *ev, uint64_t seq, size_t *lenp)
 {
 	char tbuf[40];
-	char *s;
+	char *s, *line;
 	size_t len;
 
 	time_str(tbuf, sizeof(tbuf));
@@ -111,13 +111,15 @@ char *tsrv_event_line(json_t *ev, uint64_t seq, size_t *lenp)
 		return NULL;
 
 	len = strlen(s);
-	s = realloc(s, len + 2);
-	if (!s)
+	line = realloc(s, len + 2);
+	if (!line) {
+		free(s);
 		return NULL;
-	s[len] = '\n';
-	s[len + 1] = '\0';
+	}
+	line[len] = '\n';
+	line[len + 1] = '\0';
 	*lenp = len + 1;
-	return s;
+	return line;
 }
 
 static const char *const mode_names[] = {"ModeShare", "ModePrivate",
