@@ -17,6 +17,7 @@
 #include "sip/sipsrv.h"
 #include "sip/b2bua.h"
 #include "tlib/tsrv.h"
+#include "http/httpd.h"
 #include "media/codec.h"
 #include "media/player.h"
 #include "media/media.h"
@@ -36,6 +37,7 @@ static struct {
 	struct media *media;
 	struct b2bua *b2bua;
 	struct tsrv *tsrv;
+	struct httpd *httpd;
 } app;
 
 static void print_problems(const char *problems)
@@ -228,6 +230,7 @@ static int modules_start(void)
 				app.media, app.players, app.conf);
 	err = err ? err : sipsrv_listen(app.sip);
 	err = err ? err : tsrv_alloc(&app.tsrv, app.conf);
+	err = err ? err : httpd_alloc(&app.httpd, app.conf, app.tsrv);
 	if (err)
 		return err;
 
@@ -242,6 +245,7 @@ static void modules_stop(void)
 {
 	sipsrv_reg_set(app.sip, NULL);
 	b2bua_set_event_handler(app.b2bua, NULL, NULL);
+	app.httpd = mem_deref(app.httpd);
 	app.tsrv = mem_deref(app.tsrv);
 	app.b2bua = mem_deref(app.b2bua);
 	app.media = mem_deref(app.media);

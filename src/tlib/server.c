@@ -21,6 +21,9 @@
 #include <re_sa.h>
 #include <re_tcp.h>
 #include <re_tmr.h>
+#include <re_msg.h>
+#include <re_http.h>
+#include <re_websock.h>
 #include "log/log.h"
 #include "cfg/cfg.h"
 #include "call/call.h"
@@ -40,6 +43,7 @@ struct tsrv_reg {
 struct tsrv {
 	const struct cfg *cfg;
 	struct tcp_sock *ts;
+	struct websock *ws;
 	struct list sessl;
 	struct hash *regs;
 	uint32_t nregs;
@@ -438,6 +442,61 @@ static void conn_h(const struct sa *peer, void *arg)
 	link_connected(s, ss);
 }
 
+/* WebSocket: every text frame is one line */
+static void ws_recv_h(const struct websock_hdr *hdr, struct mbuf *mb, void *arg)
+{
+	struct tsrv_session *ss = arg;
+	size_t len = mbuf_get_left(mb);
+
+	if (ss->dead)
+		return;
+	if (hdr->opcode != WEBSOCK_TEXT)
+		error(ss->srv, ss, NULL, TERR_INVALID_ATTR,
+		      "only text frames carry tlib/1 messages");
+	else if (len > TSRV_LINE_MAX)
+		line_h(ss, NULL, 0, ss->srv);
+	else
+		line_h(ss, (const char *)mbuf_buf(mb), len, ss->srv);
+}
+
+static void ws_close_h(int err, void *arg)
+{
+	close_h(err, arg);
+}
+
+/**
+ * Take a WebSocket upgrade (GET /tlib) from the HTTP server
+ *
+ * @return 0, or an error after which the HTTP server answers 400
+ */
+int tsrv_ws_accept(struct tsrv *s, struct http_conn *hc,
+		   const struct http_msg *msg)
+{
+	struct tsrv_session *ss = NULL;
+	int err;
+
+	if (!s || !hc || !msg)
+		return EINVAL;
+
+	err = tsrv_session_alloc_ws(&ss, http_conn_peer(hc));
+	if (err)
+		return err;
+
+	ss->srv = s;
+	err = websock_accept(&ss->wc, s->ws, hc, msg, 0, ws_recv_h, ws_close_h,
+			     ss);
+	if (err) {
+		mem_deref(ss);
+		return err;
+	}
+
+	tsrv_session_ws_ready(ss);
+	list_append(&s->sessl, &ss->le, ss);
+	log_debug("tlib", "client %J connected (WebSocket)", &ss->peer);
+	link_connected(s, ss);
+	return 0;
+}
+
 /* --- call events --- */
 
 static const char *const event_names[] = {"EventDialing",     "EventRinging",
@@ -516,6 +575,9 @@ static void tsrv_destructor(void *arg)
 	}
 	gc_h(s);
 	mem_deref(s->ts);
+	if (s->ws)
+		websock_shutdown(s->ws);
+	mem_deref(s->ws);
 	mem_deref(s->regs);
 	mem_deref((void *)s->cfg);
 }
@@ -537,6 +599,7 @@ int tsrv_alloc(struct tsrv **sp, const struct cfg *cfg)
 	laddr = cfg->sip_address;
 	sa_set_port(&laddr, cfg->tlib_port);
 	err = hash_alloc(&s->regs, 256);
+	err = err ? err : websock_alloc(&s->ws, NULL, NULL);
 	err = err ? err : tcp_listen(&s->ts, &laddr, conn_h, s);
 	if (err) {
 		log_error("tlib", "cannot listen on TCP %J: %m", &laddr, err);

@@ -1,7 +1,9 @@
 /**
  * @file session.c  One CTI client's connection: lines in, lines out
  *
- * Reads bytes into lines (at most 65,536 bytes each; a longer line is
+ * Over TCP or WebSocket (one message per text frame, without the newline);
+ * the rest of the server sees lines either way. Over TCP it reads bytes
+ * into lines (at most 65,536 bytes each; a longer line is
  * answered with EventError 53 and skipped up to its end), and writes
  * events through libre's TCP send queue, bounded: a client that does not
  * read is cut off when its unsent output passes 4 MiB, with a log line,
@@ -18,6 +20,9 @@
 #include <re_sa.h>
 #include <re_tcp.h>
 #include <re_tmr.h>
+#include <re_msg.h>
+#include <re_http.h>
+#include <re_websock.h>
 #include "log/log.h"
 #include "tlib/priv.h"
 #include "tlib/session.h"
@@ -27,6 +32,7 @@ static void session_destructor(void *arg)
 	struct tsrv_session *ss = arg;
 
 	list_unlink(&ss->le);
+	mem_deref(ss->wc);
 	mem_deref(ss->tc);
 	mem_deref(ss->line);
 	mem_deref(ss->app);
@@ -53,23 +59,49 @@ int tsrv_session_alloc(struct tsrv_session **ssp, struct tcp_conn *tc,
 	return 0;
 }
 
+/** A WebSocket session; the caller accepts into ss->wc (it needs ss as
+ * the handlers' argument) and then calls tsrv_session_ws_ready */
+int tsrv_session_alloc_ws(struct tsrv_session **ssp, const struct sa *peer)
+{
+	struct tsrv_session *ss = mem_zalloc(sizeof(*ss), session_destructor);
+
+	if (!ss)
+		return ENOMEM;
+
+	ss->peer = *peer;
+	*ssp = ss;
+	return 0;
+}
+
+void tsrv_session_ws_ready(struct tsrv_session *ss)
+{
+	tcp_conn_txqsz_set(websock_tcp(ss->wc), TSRV_OUT_MAX);
+}
+
 /** Queue a line; false when the client is too far behind (cut it off) */
 bool tsrv_session_send(struct tsrv_session *ss, const char *line, size_t len)
 {
 	struct mbuf mb = {
 		.buf = (uint8_t *)line, .size = len, .pos = 0, .end = len};
+	struct tcp_conn *tc = ss->wc ? websock_tcp(ss->wc) : ss->tc;
 	int err;
 
 	if (ss->dead)
 		return false;
 
-	err = tcp_send(ss->tc, &mb);
+	/* a frame without the newline, or the line as it is */
+	if (ss->wc)
+		err = websock_send(ss->wc, WEBSOCK_TEXT, "%b", line,
+				   len && line[len - 1] == '\n' ? len - 1
+								: len);
+	else
+		err = tcp_send(ss->tc, &mb);
 	if (err) {
 		log_warn("tlib",
 			 "client %J (%s): output not taken (%m, %zu "
 			 "bytes queued): disconnected",
 			 &ss->peer, ss->app ? ss->app : "-", err,
-			 tcp_conn_txqsz(ss->tc));
+			 tcp_conn_txqsz(tc));
 		ss->dead = true;
 		return false;
 	}

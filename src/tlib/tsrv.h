@@ -20,3 +20,8 @@ int tsrv_alloc(struct tsrv **sp, const struct cfg *cfg);
 void tsrv_cfg_set(struct tsrv *s, const struct cfg *cfg);
 void tsrv_call_event(struct tsrv *s, const struct call_event *ev);
 void tsrv_stats(const struct tsrv *s, struct tsrv_stats *st);
+
+struct http_conn;
+struct http_msg;
+int tsrv_ws_accept(struct tsrv *s, struct http_conn *hc,
+		   const struct http_msg *msg);

@@ -18,7 +18,9 @@ tlib-protocol.md). Checks:
   CallUUID on all, CallType Internal, ANI 1001, DNIS 1002, roles and
   OtherDN right, EventSequenceNumber increasing, Time in RFC 3339 UTC ms;
 - a client on both DNs gets both sides; a client that disconnects stops
-  getting events and the call is not affected.
+  getting events and the call is not affected;
+- the same protocol over WebSocket (ws://127.0.0.1:HTTP/tlib, one message
+  per text frame): a desktop registered on 1002 gets EventRinging.
 """
 
 import os
@@ -32,6 +34,8 @@ from lib.harness import (  # noqa: E402
     LOOPBACK, Server, check, config_text, main, nothing_left, poll,
     write_file)
 from lib.rtpua import Ua  # noqa: E402
+from lib.ws import WebSocket  # noqa: E402
+import json  # noqa: E402
 
 TIME = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$')
 
@@ -87,6 +91,17 @@ def check_event(ev, this, role, other, other_role, seen):
 def call_events(run):
     p = run.ports
     agent = Cti(p.tlib)      # a desktop on both DNs
+    ws = WebSocket(p.base + 9)  # a browser desktop on 1002
+    check(json.loads(ws.recv())['event'] == 'EventLinkConnected',
+          'no EventLinkConnected over WebSocket')
+    ws.send(json.dumps({'request': 'TOpenServer', 'ReferenceID': 1,
+                        'ApplicationName': 'browser'}))
+    check(json.loads(ws.recv())['event'] == 'EventServerConnected',
+          'TOpenServer over WebSocket not answered')
+    ws.send(json.dumps({'request': 'TRegisterAddress', 'ReferenceID': 2,
+                        'ThisDN': '1002'}))
+    check(json.loads(ws.recv())['event'] == 'EventRegistered',
+          'TRegisterAddress over WebSocket not answered')
     other = Cti(p.tlib)      # one that goes away mid-call
     a = Ua(p, '1001', p.base + 20, p.base + 28)
     b = Ua(p, '1002', p.base + 22, p.base + 32)
@@ -103,6 +118,10 @@ def call_events(run):
                     'Origination', '1002', 'Destination', seen)
         check_event(agent.wait('EventRinging', ThisDN='1002'), '1002',
                     'Destination', '1001', 'Origination', seen)
+        ring = json.loads(ws.recv())
+        check(ring['event'] == 'EventRinging' and ring['ThisDN'] == '1002'
+              and ring['ConnID'] == seen[0]['ConnID'],
+              f'WebSocket desktop got {ring}, expected EventRinging')
         check_event(agent.wait('EventEstablished', ThisDN='1002'), '1002',
                     'Destination', '1001', 'Origination', seen)
         check_event(agent.wait('EventEstablished', ThisDN='1001'), '1001',
@@ -122,13 +141,14 @@ def call_events(run):
         check(seqs == sorted(seqs) and len(set(seqs)) == len(seqs),
               f'EventSequenceNumber not increasing: {seqs}')
     finally:
-        for x in (agent, a, b):
+        for x in (agent, a, b, ws):
             x.close()
 
 
 def body(run):
     conf = write_file(run.path('sipserver.conf'), config_text(
-        run.ports, run.src, {'1001': {}, '1002': {}}))
+        run.ports, run.src, {'1001': {}, '1002': {}},
+        http_port=run.ports.base + 9))
     server = Server(run, conf).start()
     run.step('session rules and error codes', session_rules, run)
     run.step('events of a phone-dialled call', call_events, run)
