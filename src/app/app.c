@@ -210,6 +210,19 @@ static void cti_event_h(const struct call_event *ev, void *arg)
 	tsrv_call_event(app.tsrv, ev);
 }
 
+static int cti_release(uint64_t connid, const char *dn, void *arg)
+{
+	(void)arg;
+	return b2bua_release(app.b2bua, connid, dn);
+}
+
+static int cti_hold(uint64_t connid, const char *dn, bool hold,
+		    const char *music, char *why, size_t sz, void *arg)
+{
+	(void)arg;
+	return b2bua_hold(app.b2bua, connid, dn, hold, music, why, sz);
+}
+
 static int modules_start(void)
 {
 	int err;
@@ -235,6 +248,8 @@ static int modules_start(void)
 		return err;
 
 	b2bua_set_event_handler(app.b2bua, cti_event_h, NULL);
+	tsrv_set_calls(app.tsrv,
+		       &(struct tsrv_calls){cti_release, cti_hold, NULL});
 
 	sipsrv_reg_set(app.sip, app.reg);
 	music_preload(app.conf);

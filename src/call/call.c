@@ -259,6 +259,33 @@ const char *call_party_state_name(enum call_party_state state)
 	return state < ARRAY_SIZE(names) ? names[state] : "?";
 }
 
+/**
+ * The party of a DN in a call (for CTI requests naming ThisDN and ConnID)
+ *
+ * @return 0, ENOENT if there is no such call, ENOTCONN if the DN is not
+ *         one of its parties
+ */
+int call_party_find(const struct call_model *m, uint64_t connid, const char *dn,
+		    uint32_t *partyp)
+{
+	const struct call *call = call_find(m, connid);
+
+	if (!call)
+		return ENOENT;
+
+	for (struct le *le = call->partyl.head; le; le = le->next) {
+		const struct party *p = le->data;
+
+		if (!p->external && p->state != PARTY_RELEASED &&
+		    0 == strcmp(p->name, dn)) {
+			*partyp = p->id;
+			return 0;
+		}
+	}
+
+	return ENOTCONN;
+}
+
 int call_party_state(const struct call_model *m, uint32_t party,
 		     enum call_party_state *statep)
 {

@@ -129,7 +129,8 @@ int call_party_progress(struct call_model *m, uint32_t party, bool early_media);
 int call_party_answered(struct call_model *m, uint32_t party);
 int call_party_failed(struct call_model *m, uint32_t party, uint16_t scode);
 int call_party_hangup(struct call_model *m, uint32_t party);
-int call_party_hold(struct call_model *m, uint32_t party, bool hold);
+int call_party_hold(struct call_model *m, uint32_t party, bool hold,
+		    const char *music);
 
 /* Queries */
 
@@ -142,3 +143,5 @@ const char *call_type_name(enum call_type type);
 const char *call_party_state_name(enum call_party_state state);
 int call_party_state(const struct call_model *m, uint32_t party,
 		     enum call_party_state *statep);
+int call_party_find(const struct call_model *m, uint64_t connid, const char *dn,
+		    uint32_t *partyp);

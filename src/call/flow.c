@@ -205,8 +205,14 @@ int call_party_hangup(struct call_model *m, uint32_t party)
 	return 0;
 }
 
-/** The party put the call on hold, or took it off hold (re-INVITE) */
-int call_party_hold(struct call_model *m, uint32_t party, bool hold)
+/**
+ * The party put the call on hold, or took it off hold (its phone's
+ * re-INVITE, or THoldCall / TRetrieveCall)
+ *
+ * @param music What the others hear while it holds; NULL = default-music
+ */
+int call_party_hold(struct call_model *m, uint32_t party, bool hold,
+		    const char *music)
 {
 	struct party *p = party_find(m, party);
 
@@ -219,8 +225,8 @@ int call_party_hold(struct call_model *m, uint32_t party, bool hold)
 
 	p->state = hold ? PARTY_HELD : PARTY_ESTABLISHED;
 	p->music = mem_deref(p->music);
-	if (hold && m->default_music)
-		(void)str_dup(&p->music, m->default_music);
+	if (hold && (music || m->default_music))
+		(void)str_dup(&p->music, music ? music : m->default_music);
 
 	call_event_emit(p, hold ? CALL_EV_HELD : CALL_EV_RETRIEVED,
 			party_other(p), 0);

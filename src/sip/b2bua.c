@@ -412,7 +412,7 @@ static void hold_h(struct leg *l, bool hold, void *arg)
 {
 	struct b2bua *b = arg;
 
-	(void)call_party_hold(b->model, leg_party(l), hold);
+	(void)call_party_hold(b->model, leg_party(l), hold, NULL);
 	flush(b);
 }
 
@@ -432,6 +432,69 @@ void b2bua_rtp_timeout(struct b2bua *b, uint32_t party)
 	leg_hangup(l);
 	(void)call_party_hangup(b->model, party);
 	flush(b);
+}
+
+/* --- CTI requests on calls --- */
+
+/**
+ * TReleaseCall: the DN's party leaves the call (BYE, or CANCEL / 487)
+ *
+ * @return 0, ENOENT (no such call) or ENOTCONN (the DN is not in it)
+ */
+int b2bua_release(struct b2bua *b, uint64_t connid, const char *dn)
+{
+	uint32_t party;
+	int err;
+
+	err = call_party_find(b->model, connid, dn, &party);
+	if (err)
+		return err;
+
+	leg_hangup(leg_find(b, party));
+	err = call_party_hangup(b->model, party);
+	flush(b);
+	return err;
+}
+
+/**
+ * THoldCall / TRetrieveCall: the model first (so a refusal changes
+ * nothing), then the phone's re-INVITE so its display shows the hold
+ *
+ * @param music What the others hear; NULL = default-music
+ * @param why   Set when the music cannot be played (EINVAL)
+ */
+int b2bua_hold(struct b2bua *b, uint64_t connid, const char *dn, bool hold,
+	       const char *music, char *why, size_t sz)
+{
+	struct player *p = NULL;
+	char *path = NULL;
+	uint32_t party;
+	int err;
+
+	err = call_party_find(b->model, connid, dn, &party);
+	if (err)
+		return err;
+
+	/* relative to the configuration file's folder, as in the file */
+	if (music &&
+	    (music[0] == '/' ? str_dup(&path, music)
+			     : re_sdprintf(&path, "%s/%s", b->cfg->dir, music)))
+		return ENOMEM;
+	if (path && player_cache_get(b->players, &p, path, why, sz)) {
+		mem_deref(path);
+		return EINVAL;
+	}
+	mem_deref(p); /* cached: the media command takes it from there */
+
+	err = call_party_hold(b->model, party, hold, path);
+	mem_deref(path);
+	if (!err && leg_hold(leg_find(b, party), hold))
+		log_warn("b2bua",
+			 "party %u: could not re-INVITE its phone for "
+			 "%s",
+			 party, hold ? "hold" : "retrieve");
+	flush(b);
+	return err;
 }
 
 /* --- a new INVITE --- */

@@ -409,6 +409,26 @@ void leg_hangup(struct leg *l)
 }
 
 
+/**
+ * Put the phone on hold (a re-INVITE with sendonly, so its display says
+ * so) or take it off (sendrecv); the answer updates its media as usual
+ */
+int leg_hold(struct leg *l, bool hold)
+{
+	struct mbuf *desc = NULL;
+	int err;
+
+	if (!l || !l->sess)
+		return ENOTCONN;
+
+	leg_sdp_set_hold(l->sdp, hold);
+	err = sdp_encode(&desc, l->sdp, true);
+	if (!err)
+		err = sipsess_modify(l->sess, desc);
+	mem_deref(desc);
+	return err;
+}
+
 /* --- outgoing --- */
 
 /* RFC 3261 16.7: 6xx first, then busy, then whatever came */

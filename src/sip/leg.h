@@ -51,6 +51,7 @@ int leg_progress(struct leg *l, uint16_t scode, bool early_media);
 int leg_answer(struct leg *l);
 void leg_reject(struct leg *l, uint16_t scode);
 void leg_hangup(struct leg *l);
+int leg_hold(struct leg *l, bool hold);
 
 /* sdp.c */
 struct sdp_session;
@@ -59,3 +60,4 @@ int leg_sdp_alloc(struct sdp_session **sessp, const struct sa *laddr,
 		  uint16_t port);
 int leg_sdp_remote(struct media_remote *r, struct sdp_session *sess,
 		   const char **reason);
+void leg_sdp_set_hold(struct sdp_session *sess, bool hold);

@@ -76,6 +76,12 @@ static const struct sdp_format *first_codec(const struct sdp_media *m)
 	return NULL;
 }
 
+/** Our direction for the next offer: sendonly puts the phone on hold */
+void leg_sdp_set_hold(struct sdp_session *sess, bool hold)
+{
+	sdp_media_set_ldir(audio(sess), hold ? SDP_SENDONLY : SDP_SENDRECV);
+}
+
 /**
  * What the phone's last SDP
  (already decoded into sess) asks for

@@ -50,6 +50,13 @@ struct tsrv {
 	uint64_t seq;
 	uint64_t events;
 	struct list graveyard; /**< sessions cut off, freed from a timer */
+	struct tsrv_calls calls;
+	/* the request being carried out: its events get its ReferenceID */
+	struct {
+		struct tsrv_session *ss;
+		json_int_t refid;
+		const char *dn;
+	} cur;
 	struct tmr gc;
 };
 
@@ -285,9 +292,6 @@ static const char *const later[] = {
 	"TQueryCall",
 	"TMakeCall",
 	"TAnswerCall",
-	"TReleaseCall",
-	"THoldCall",
-	"TRetrieveCall",
 	"TInitiateConference",
 	"TCompleteConference",
 	"TReconnectCall",
@@ -307,6 +311,109 @@ static bool is_later(const char *name)
 	return false;
 }
 
+/* ConnID: a string of 16 hex digits, as the server sends them */
+static int connid_get(const struct tsrv_req *req, uint64_t *connidp)
+{
+	const json_t *v = json_object_get(req->obj, "ConnID");
+	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+	struct pl pl;
+
+	if (!s || strlen(s) != 16 || strspn(s, "0123456789abcdefABCDEF") != 16)
+		return EINVAL;
+
+	pl_set_str(&pl, s);
+	*connidp = pl_x64(&pl);
+	return 0;
+}
+
+/* Extensions.music of THoldCall: what the other party hears */
+static int music_get(const struct tsrv_req *req, const char **musicp)
+{
+	const json_t *ext = json_object_get(req->obj, "Extensions");
+	const json_t *v;
+
+	*musicp = NULL;
+	if (!ext)
+		return 0;
+	if (!json_is_object(ext))
+		return EINVAL;
+
+	v = json_object_get(ext, "music");
+	if (v && !json_is_string(v))
+		return EINVAL;
+	*musicp = v ? json_string_value(v) : NULL;
+	return 0;
+}
+
+static void call_op_error(struct tsrv *s, struct tsrv_session *ss,
+			  const struct tsrv_req *req, int err,
+			  const char *connid, const char *why)
+{
+	const char *dn = req->this_dn;
+
+	switch (err) {
+	case ENOENT:
+		return error(s, ss, req, TERR_INV_CONNID,
+			     "ConnID %s is not a call", connid);
+	case ENOTCONN:
+		return error(s, ss, req, TERR_INV_CONNID,
+			     "DN %s is not a party of call %s", dn, connid);
+	case EALREADY:
+		return error(s, ss, req, TERR_IN_SAME_STATE,
+			     "call %s is already %s on DN %s", connid,
+			     strcmp(req->name, "THoldCall") ? "retrieved"
+							    : "held",
+			     dn);
+	case EPROTO:
+		return error(s, ss, req, TERR_UNSUP_OPER,
+			     "%s is not possible now: DN %s is not connected "
+			     "in call %s",
+			     req->name, dn, connid);
+	case EINVAL:
+		return error(s, ss, req, TERR_INVALID_ATTR, "music: %s", why);
+	default:
+		return error(s, ss, req, TERR_INTERNAL, "%s failed: %m",
+			     req->name, err);
+	}
+}
+
+/* TReleaseCall, THoldCall, TRetrieveCall: on a call the DN is in */
+static void call_op(struct tsrv *s, struct tsrv_session *ss,
+		    const struct tsrv_req *req)
+{
+	const json_t *cid = json_object_get(req->obj, "ConnID");
+	bool release = 0 == strcmp(req->name, "TReleaseCall");
+	const char *music = NULL;
+	char why[256] = "";
+	uint64_t connid;
+	int err;
+
+	if (connid_get(req, &connid))
+		return error(s, ss, req, TERR_INVALID_ATTR,
+			     "%s needs ConnID, a string of 16 hex digits",
+			     req->name);
+	if (music_get(req, &music))
+		return error(s, ss, req, TERR_INVALID_ATTR,
+			     "Extensions must be an object, and its music a "
+			     "string");
+	if (!s->calls.release || !s->calls.hold)
+		return error(s, ss, req, TERR_INTERNAL, "no call control");
+
+	s->cur.ss = ss;
+	s->cur.refid = req->refid;
+	s->cur.dn = req->this_dn;
+	if (release)
+		err = s->calls.release(connid, req->this_dn, s->calls.arg);
+	else
+		err = s->calls.hold(connid, req->this_dn,
+				    0 == strcmp(req->name, "THoldCall"), music,
+				    why, sizeof(why), s->calls.arg);
+	memset(&s->cur, 0, sizeof(s->cur));
+
+	if (err)
+		call_op_error(s, ss, req, err, json_string_value(cid), why);
+}
+
 static void call_request(struct tsrv *s, struct tsrv_session *ss,
 			 const struct tsrv_req *req)
 {
@@ -324,6 +431,11 @@ static void call_request(struct tsrv *s, struct tsrv_session *ss,
 		return error(s, ss, req, TERR_UNSUP_OPER,
 			     "DN %s is registered in ModeMonitor: no requests",
 			     req->this_dn);
+
+	if (!strcmp(req->name, "TReleaseCall") ||
+	    !strcmp(req->name, "THoldCall") ||
+	    !strcmp(req->name, "TRetrieveCall"))
+		return call_op(s, ss, req);
 
 	error(s, ss, req, TERR_UNSUP_OPER,
 	      "%s is not carried out by this version of sipserver yet",
@@ -351,7 +463,9 @@ static void dispatch(struct tsrv *s, struct tsrv_session *ss,
 		unregister_address(s, ss, req);
 	else if (0 == strcmp(req->name, "TOpenServer"))
 		error(s, ss, req, TERR_IN_SAME_STATE, "already open");
-	else if (is_later(req->name))
+	else if (is_later(req->name) || !strcmp(req->name, "TReleaseCall") ||
+		 !strcmp(req->name, "THoldCall") ||
+		 !strcmp(req->name, "TRetrieveCall"))
 		call_request(s, ss, req);
 	else
 		error(s, ss, req, TERR_INVALID_ATTR, "unknown request \"%s\"",
@@ -531,10 +645,11 @@ static json_t *call_event_json(const struct call_event *ce)
 /** A call event of the model: to every client registered on its ThisDN */
 void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
 {
+	bool answer = false;
+	char *line, *refline = NULL;
+	size_t len, reflen = 0;
 	struct le *le;
 	json_t *ev;
-	char *line;
-	size_t len;
 
 	if (!s || !ce || !ce->this_dn)
 		return;
@@ -543,22 +658,34 @@ void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
 	if (!le)
 		return;
 
+	/* the same event, with the ReferenceID, answers the request being
+	 * carried out (one sequence number for both forms) */
 	ev = call_event_json(ce);
 	line = ev ? tsrv_event_line(ev, ++s->seq, &len) : NULL;
+	if (line && s->cur.ss && s->cur.refid &&
+	    0 == strcmp(s->cur.dn, ce->this_dn)) {
+		json_object_set_new(ev, "ReferenceID",
+				    json_integer(s->cur.refid));
+		refline = tsrv_event_line(ev, s->seq, &reflen);
+		answer = refline != NULL;
+	}
 	json_decref(ev);
 	if (!line)
 		return;
 
 	for (; le; le = le->next) {
 		struct tsrv_reg *r = le->data;
+		bool mine = answer && r->ss == s->cur.ss;
 
 		if (strcmp(r->dn, ce->this_dn) || r->ss->dead)
 			continue;
-		if (!tsrv_session_send(r->ss, line, len))
+		if (!tsrv_session_send(r->ss, mine ? refline : line,
+				       mine ? reflen : len))
 			bury(s, r->ss);
 		++s->events;
 	}
 	free(line);
+	free(refline);
 }
 
 /* --- the module --- */
@@ -610,6 +737,12 @@ int tsrv_alloc(struct tsrv **sp, const struct cfg *cfg)
 	log_info("tlib", "CTI (tlib/1) on %J", &laddr);
 	*sp = s;
 	return 0;
+}
+
+void tsrv_set_calls(struct tsrv *s, const struct tsrv_calls *calls)
+{
+	if (s && calls)
+		s->calls = *calls;
 }
 
 void tsrv_cfg_set(struct tsrv *s, const struct cfg *cfg)

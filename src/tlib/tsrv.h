@@ -16,7 +16,16 @@ struct tsrv_stats {
 	uint64_t events;
 };
 
+/** What the CTI server asks of the rest of the server (errno-style) */
+struct tsrv_calls {
+	int (*release)(uint64_t connid, const char *dn, void *arg);
+	int (*hold)(uint64_t connid, const char *dn, bool hold,
+		    const char *music, char *why, size_t sz, void *arg);
+	void *arg;
+};
+
 int tsrv_alloc(struct tsrv **sp, const struct cfg *cfg);
+void tsrv_set_calls(struct tsrv *s, const struct tsrv_calls *calls);
 void tsrv_cfg_set(struct tsrv *s, const struct cfg *cfg);
 void tsrv_call_event(struct tsrv *s, const struct call_event *ev);
 void tsrv_stats(const struct tsrv *s, struct tsrv_stats *st);

@@ -228,18 +228,18 @@ static void test_hold_music(void **state)
 	out[0] = '\0';
 
 	/* 1001 holds: it is not heard, and 1002, alone, hears the music */
-	assert_int_equal(0, call_party_hold(m, a, true));
+	assert_int_equal(0, call_party_hold(m, a, true, NULL));
 	expect("ev Held 1001(Origination) other=1002\n"
 	       "media p1 talk=0 listen=0 music /moh\n"
 	       "media p2 talk=0 listen=0 music /moh\n");
 	assert_int_equal(0, call_party_state(m, a, &st));
 	assert_int_equal(PARTY_HELD, st);
 
-	assert_int_equal(EALREADY, call_party_hold(m, a, true));
-	assert_int_equal(EALREADY, call_party_hold(m, b, false));
+	assert_int_equal(EALREADY, call_party_hold(m, a, true, NULL));
+	assert_int_equal(EALREADY, call_party_hold(m, b, false, NULL));
 	assert_string_equal("", out);
 
-	assert_int_equal(0, call_party_hold(m, a, false));
+	assert_int_equal(0, call_party_hold(m, a, false, NULL));
 	expect("ev Retrieved 1001(Origination) other=1002\n"
 	       "media p1 talk=1 listen=1 mix\n"
 	       "media p2 talk=1 listen=1 mix\n");
@@ -256,7 +256,7 @@ static void test_hold_no_moh_trunk(void **state)
 	out[0] = '\0';
 
 	/* no events for the external party; it hears silence, not music */
-	assert_int_equal(0, call_party_hold(m, a, true));
+	assert_int_equal(0, call_party_hold(m, a, true, NULL));
 	expect("ev Held 1001(Origination) other=5551234\n"
 	       "media p1 talk=0 listen=0 music /moh\n"
 	       "media p2 talk=0 listen=0 silence\n");
