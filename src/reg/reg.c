@@ -13,6 +13,7 @@
 #include "log/log.h"
 #include "cfg/cfg.h"
 #include "reg/reg.h"
+#include "sip/sipsrv.h"
 
 enum {
 	SWEEP_INTERVAL = 1000, /* [ms] */
@@ -122,23 +123,9 @@ const struct reg_bindings *reg_bindings(const struct reg *reg)
 	return reg ? reg->bs : NULL;
 }
 
-static void refuse(struct reg *reg, const struct sip_msg *msg, uint16_t scode,
-		   const char *reason, const char *fmt, ...)
-{
-	char text[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)re_vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-
-	log_info("reg", "%r from %J refused: %u %s: %s", &msg->met, &msg->src,
-		 scode, reason, text);
-	(void)sip_treplyf(NULL, NULL, reg->sip, msg, false, scode, reason,
-			  "Warning: 399 sipserver \"%s\"\r\n"
-			  "Content-Length: 0\r\n\r\n",
-			  text);
-}
+#define refuse(reg, msg, scode, reason, ...)                                   \
+	sipsrv_refuse((reg)->sip, (msg), "reg", (scode), (reason), NULL,       \
+		      __VA_ARGS__)
 
 static bool all_digits(const struct pl *pl)
 {

@@ -24,6 +24,7 @@
 #include "sip/leg.h"
 #include "sip/route.h"
 #include "sip/b2bua.h"
+#include "sip/sipsrv.h"
 
 enum {
 	MAX_FORKS = REG_MAX_BINDINGS,
@@ -499,23 +500,9 @@ int b2bua_hold(struct b2bua *b, uint64_t connid, const char *dn, bool hold,
 
 /* --- a new INVITE --- */
 
-static void refuse(struct b2bua *b, const struct sip_msg *msg, uint16_t scode,
-		   const char *reason, const char *fmt, ...)
-{
-	char text[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)re_vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-
-	log_info("b2bua", "INVITE %r from %J refused: %u %s: %s",
-		 &msg->uri.user, &msg->src, scode, reason, text);
-	(void)sip_treplyf(NULL, NULL, b->sip, msg, false, scode, reason,
-			  "Warning: 399 sipserver \"%s\"\r\n"
-			  "Content-Length: 0\r\n\r\n",
-			  text);
-}
+#define refuse(b, msg, scode, reason, ...)                                     \
+	sipsrv_refuse((b)->sip, (msg), "b2bua", (scode), (reason), NULL,       \
+		      __VA_ARGS__)
 
 struct invite {
 	struct call_endpoint caller, callee;

@@ -17,6 +17,7 @@
 #include "log/log.h"
 #include "media/media.h"
 #include "sip/leg.h"
+#include "sip/sipsrv.h"
 
 #define CUSER "sipserver"
 #define CTYPE "application/sdp"
@@ -205,12 +206,7 @@ static void leg_alloc(struct leg **lp, const struct leg_env *env)
 static void refuse(const struct leg_env *env, const struct sip_msg *msg,
 		   uint16_t scode, const char *reason, const char *text)
 {
-	log_info("leg", "INVITE from %J refused: %u %s: %s", &msg->src, scode,
-		 reason, text);
-	(void)sip_treplyf(NULL, NULL, env->sip, msg, false, scode, reason,
-			  "Warning: 399 sipserver \"%s\"\r\n"
-			  "Content-Length: 0\r\n\r\n",
-			  text);
+	sipsrv_refuse(env->sip, msg, "leg", scode, reason, NULL, "%s", text);
 }
 
 /* The offer of an incoming INVITE, checked before anything exists */

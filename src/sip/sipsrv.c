@@ -35,12 +35,8 @@ static const char *const known_methods[] = {
 static void warn_reply(struct sipsrv *srv, const struct sip_msg *msg,
 		       uint16_t scode, const char *reason, const char *text)
 {
-	log_info("sip", "%r from %J: %u %s: %s", &msg->met, &msg->src, scode,
-		 reason, text);
-	(void)sip_treplyf(NULL, NULL, srv->sip, msg, false, scode, reason,
-			  "%sWarning: 399 sipserver \"%s\"\r\n"
-			  "Content-Length: 0\r\n\r\n",
-			  scode == 405 ? ALLOW : "", text);
+	sipsrv_refuse(srv->sip, msg, "sip", scode, reason,
+		      scode == 405 ? ALLOW : NULL, "%s", text);
 }
 
 /* RFC 3261 8.1.1: the headers every request must carry */

@@ -6,7 +6,13 @@ struct sipsrv;
 struct cfg;
 struct reg;
 
+struct sip;
+struct sip_msg;
+
 int sipsrv_alloc(struct sipsrv **srvp, const struct cfg *conf);
+void sipsrv_refuse(struct sip *sip, const struct sip_msg *msg,
+		   const char *module, uint16_t scode, const char *reason,
+		   const char *hdrs, const char *fmt, ...);
 struct sip *sipsrv_sip(const struct sipsrv *srv);
 int sipsrv_listen(struct sipsrv *srv);
 void sipsrv_reg_set(struct sipsrv *srv, struct reg *reg);
