@@ -59,6 +59,7 @@ struct call_leg_cmd {
 	const char *trunk;  /**< ALERT: that trunk */
 	uint16_t scode;	    /**< PROGRESS, REJECT: SIP status */
 	bool early_media;   /**< PROGRESS: with SDP */
+	bool auto_answer;   /**< ALERT: ask the phone to answer by itself */
 };
 
 enum call_source {
@@ -125,6 +126,8 @@ uint32_t call_model_parties(const struct call_model *m);
 int call_originate(struct call_model *m, uint32_t *callerp, uint32_t *calleep,
 		   const struct call_endpoint *caller,
 		   const struct call_endpoint *callee, enum call_type type);
+int call_make(struct call_model *m, uint32_t *ap, uint32_t *bp,
+	      const struct call_endpoint *a, const struct call_endpoint *b);
 int call_party_progress(struct call_model *m, uint32_t party, bool early_media);
 int call_party_answered(struct call_model *m, uint32_t party);
 int call_party_failed(struct call_model *m, uint32_t party, uint16_t scode);

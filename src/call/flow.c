@@ -35,6 +35,7 @@ static void alert(struct call_model *m, const struct party *p,
 
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.op = CALL_LEG_ALERT;
+	cmd.auto_answer = p->make;
 	cmd.party = p->id;
 	cmd.target = p->name;
 	cmd.external = p->external;
@@ -83,6 +84,55 @@ int call_originate(struct call_model *m, uint32_t *callerp, uint32_t *calleep,
 	return 0;
 }
 
+/**
+ * TMakeCall (third-party call control, RFC 3725): sipserver first calls
+ * a's phone, asking it to answer by itself; when it has, b is alerted.
+ * a is Dialing (EventDialing at once) until b answers.
+ */
+int call_make(struct call_model *m, uint32_t *ap, uint32_t *bp,
+	      const struct call_endpoint *a, const struct call_endpoint *b)
+{
+	struct party *pa, *pb;
+	struct call *call;
+
+	if (!m || !a || !b || !a->name || !b->name)
+		return EINVAL;
+
+	call = call_create(m, b->external ? CALL_OUTBOUND : CALL_INTERNAL);
+	if (!call)
+		return ENOMEM;
+
+	pa = party_create(call, a, PARTY_DIALING, ROLE_ORIG);
+	pb = pa ? party_create(call, b, PARTY_RINGING, ROLE_DEST) : NULL;
+	if (!pb || str_dup(&call->ani, a->name) ||
+	    str_dup(&call->dnis, b->name)) {
+		mem_deref(call);
+		return ENOMEM;
+	}
+	pa->make = true;
+
+	if (ap)
+		*ap = pa->id;
+	if (bp)
+		*bp = pb->id;
+
+	alert(m, pa, pb);
+	call_event_emit(pa, CALL_EV_DIALING, pb, 0);
+	call_media_update(call);
+	return 0;
+}
+
+/* TMakeCall: the first phone answered, now the other is called */
+static int picked_up(struct call_model *m, struct party *a)
+{
+	struct party *b = party_other(a);
+
+	a->picked_up = true;
+	if (b)
+		alert(m, b, a);
+	return 0;
+}
+
 /** The callee rings (180) or sends early media (183 with SDP) */
 int call_party_progress(struct call_model *m, uint32_t party, bool early_media)
 {
@@ -95,7 +145,7 @@ int call_party_progress(struct call_model *m, uint32_t party, bool early_media)
 		return EPROTO;
 
 	a = party_other(b);
-	if (a && a->state == PARTY_DIALING)
+	if (a && a->state == PARTY_DIALING && !a->make)
 		leg(m, CALL_LEG_PROGRESS, a, early_media ? 183 : 180,
 		    early_media);
 
@@ -120,6 +170,8 @@ int call_party_answered(struct call_model *m, uint32_t party)
 
 	if (!b)
 		return ENOENT;
+	if (b->make && b->state == PARTY_DIALING && !b->picked_up)
+		return picked_up(m, b);
 	if (b->state != PARTY_RINGING)
 		return EPROTO;
 
@@ -128,7 +180,8 @@ int call_party_answered(struct call_model *m, uint32_t party)
 	b->call->early_media = false;
 	if (a && a->state == PARTY_DIALING) {
 		a->state = PARTY_ESTABLISHED;
-		leg(m, CALL_LEG_ANSWER, a, 200, false);
+		if (!a->make)
+			leg(m, CALL_LEG_ANSWER, a, 200, false);
 	}
 
 	call_event_emit(b, CALL_EV_ESTABLISHED, a, 0);
@@ -175,12 +228,19 @@ int call_party_failed(struct call_model *m, uint32_t party, uint16_t scode)
 
 	if (!b)
 		return ENOENT;
+
+	/* TMakeCall: the first phone did not answer: the call ends there */
+	if (b->make && b->state == PARTY_DIALING && !b->picked_up) {
+		call_release(b->call, b, scode);
+		return 0;
+	}
 	if (b->state != PARTY_RINGING)
 		return EPROTO;
 
 	a = party_other(b);
 	if (a && a->state == PARTY_DIALING)
-		leg(m, CALL_LEG_REJECT, a, scode, false);
+		leg(m, a->make ? CALL_LEG_HANGUP : CALL_LEG_REJECT, a, scode,
+		    false);
 
 	call_release(b->call, a, scode);
 	return 0;

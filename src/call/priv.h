@@ -41,7 +41,9 @@ struct party {
 	char *music;		    /**< what it plays to others while held */
 	struct call_media_cmd sent; /**< last media command, for changes */
 	bool media_sent;
-	bool rang; /**< EventRinging was sent */
+	bool rang;	/**< EventRinging was sent */
+	bool make;	/**< TMakeCall's first party: we call its phone */
+	bool picked_up; /**< that phone answered; the other is alerted */
 };
 
 struct call *call_create(struct call_model *m, enum call_type type);
