@@ -32,7 +32,8 @@ lint: deps
 		--enable=warning,style,performance,portability \
 		--suppress=missingIncludeSystem --suppress=unusedFunction \
 		-DHAVE_INTTYPES_H -DHAVE_STDBOOL_H -DHAVE_INET6 \
-		-DSIPSERVER_VERSION='"lint"' -I src $(C_FILES)
+		-DSIPSERVER_VERSION='"lint"' -I src -I include -I lib/tlib \
+		$(C_FILES)
 
 format:
 	clang-format -i $(C_FILES)
