@@ -216,6 +216,13 @@ static int cti_release(uint64_t connid, const char *dn, void *arg)
 	return b2bua_release(app.b2bua, connid, dn);
 }
 
+static int cti_make(const char *this_dn, const char *other_dn, char *why,
+		    size_t sz, void *arg)
+{
+	(void)arg;
+	return b2bua_make_call(app.b2bua, this_dn, other_dn, why, sz);
+}
+
 static int cti_hold(uint64_t connid, const char *dn, bool hold,
 		    const char *music, char *why, size_t sz, void *arg)
 {
@@ -248,8 +255,8 @@ static int modules_start(void)
 		return err;
 
 	b2bua_set_event_handler(app.b2bua, cti_event_h, NULL);
-	tsrv_set_calls(app.tsrv,
-		       &(struct tsrv_calls){cti_release, cti_hold, NULL});
+	tsrv_set_calls(app.tsrv, &(struct tsrv_calls){cti_release, cti_hold,
+						      cti_make, NULL});
 
 	sipsrv_reg_set(app.sip, app.reg);
 	music_preload(app.conf);

@@ -45,6 +45,7 @@ struct b2bua {
 	bool flushing;
 	struct list graveyard; /**< struct entry: legs to free */
 	b2bua_event_h *eventh; /**< CTI events go here */
+	char auto_answer[160]; /**< headers asking a phone to answer itself */
 	void *event_arg;
 	struct tmr gc;
 };
@@ -264,6 +265,7 @@ static int alert(struct b2bua *b, const struct out *o)
 	d.from_user = o->from;
 	d.no_answer = b->cfg->no_answer_timeout;
 	d.rtp_timeout = b->cfg->rtp_timeout;
+	d.hdrs = o->leg.auto_answer ? b->auto_answer : NULL;
 
 	err = c.n ? leg_outgoing(&l, &b->lenv, &d, o->leg.party, o->connid)
 		  : ENOTCONN;
@@ -498,6 +500,66 @@ int b2bua_hold(struct b2bua *b, uint64_t connid, const char *dn, bool hold,
 	return err;
 }
 
+static bool registered(const struct b2bua *b, const char *dn)
+{
+	return reg_bindings_count(reg_bindings(b->reg), dn, tmr_jiffies()) > 0;
+}
+
+/**
+ * TMakeCall: call this_dn's phone (asking it to answer by itself), then
+ * other_dn (an Extension, or a number through a trunk)
+ *
+ * @return 0; ENOENT when this_dn is no Extension or other_dn cannot be
+ *         dialled; EINVAL when both are the same; ENOTCONN when a phone
+ *         needed is not registered (why says which)
+ */
+int b2bua_make_call(struct b2bua *b, const char *this_dn, const char *other_dn,
+		    char *why, size_t sz)
+{
+	const struct cfg_dn *dn = cfg_dn_find(b->cfg, this_dn);
+	struct call_endpoint a, c;
+	struct route r;
+	struct pl pl;
+	int err;
+
+	if (!dn || dn->type != CFG_DN_EXTENSION) {
+		re_snprintf(why, sz, "ThisDN %s is not a configured Extension",
+			    this_dn);
+		return ENOENT;
+	}
+	if (0 == strcmp(this_dn, other_dn)) {
+		re_snprintf(why, sz, "OtherDN %s is ThisDN", other_dn);
+		return EINVAL;
+	}
+	pl_set_str(&pl, other_dn);
+	if (route_lookup(&r, b->cfg, &pl)) {
+		re_snprintf(why, sz,
+			    "OtherDN %s is not configured and cannot "
+			    "be dialled",
+			    other_dn);
+		return ENOENT;
+	}
+	if (!registered(b, this_dn) ||
+	    (r.kind == ROUTE_EXTENSION && !registered(b, r.dn->name))) {
+		re_snprintf(why, sz, "DN %s has no registered phone",
+			    registered(b, this_dn) ? r.dn->name : this_dn);
+		return ENOTCONN;
+	}
+
+	a = (struct call_endpoint){dn->name, false, NULL, b->cfg->location,
+				   true};
+	if (r.kind == ROUTE_TRUNK)
+		c = (struct call_endpoint){r.number, true, r.dn->name,
+					   r.dn->name, r.dn->moh};
+	else
+		c = (struct call_endpoint){r.dn->name, false, NULL,
+					   b->cfg->location, true};
+
+	err = call_make(b->model, NULL, NULL, &a, &c);
+	flush(b);
+	return err;
+}
+
 /* --- a new INVITE --- */
 
 #define refuse(b, msg, scode, reason, ...)                                     \
@@ -687,6 +749,12 @@ int b2bua_alloc(struct b2bua **bp, struct sip *sip, struct reg *reg,
 	}
 
 	b->lenv.sock = b->sock;
+	/* RFC 3725 third-party call control: the phones that answer by
+	 * themselves on request read one header or the other */
+	re_snprintf(b->auto_answer, sizeof(b->auto_answer),
+		    "Call-Info: <sip:%j>;answer-after=0\r\n"
+		    "Alert-Info: <http://localhost>;info=alert-autoanswer\r\n",
+		    &cfg->sip_address);
 	settings_apply(b);
 	*bp = b;
 	return 0;

@@ -25,5 +25,7 @@ void b2bua_set_event_handler(struct b2bua *b, b2bua_event_h *h, void *arg);
 void b2bua_stats(const struct b2bua *b, struct b2bua_stats *st);
 void b2bua_rtp_timeout(struct b2bua *b, uint32_t party);
 int b2bua_release(struct b2bua *b, uint64_t connid, const char *dn);
+int b2bua_make_call(struct b2bua *b, const char *this_dn, const char *other_dn,
+		    char *why, size_t sz);
 int b2bua_hold(struct b2bua *b, uint64_t connid, const char *dn, bool hold,
 	       const char *music, char *why, size_t sz);

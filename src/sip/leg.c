@@ -535,7 +535,7 @@ static void no_answer_h(void *arg)
 	l->env->h->failed(l, 480, l->env->arg);
 }
 
-static int fork_start(struct leg *l, const char *uri, const char *from_user,
+static int fork_start(struct leg *l, const char *uri, const struct leg_dial *d,
 		      struct mbuf *offer)
 {
 	struct fork *f = mem_zalloc(sizeof(*f), fork_destructor);
@@ -549,13 +549,14 @@ static int fork_start(struct leg *l, const char *uri, const char *from_user,
 	f->leg = l;
 	list_append(&l->forkl, &f->le, f);
 	(void)sip_transp_laddr(l->env->sip, &laddr, SIP_TRANSP_UDP, NULL);
-	re_snprintf(from, sizeof(from), "sip:%s@%j", from_user, &laddr);
+	re_snprintf(from, sizeof(from), "sip:%s@%j", d->from_user, &laddr);
 
 	offer->pos = 0;
-	err = sipsess_connect(&f->sess, l->env->sock, uri, from_user, from,
+	err = sipsess_connect(&f->sess, l->env->sock, uri, d->from_user, from,
 			      CUSER, NULL, 0, CTYPE, offer, NULL, NULL, false,
 			      fork_offer_h, fork_answer_h, progr_h,
-			      fork_estab_h, NULL, NULL, fork_close_h, f, NULL);
+			      fork_estab_h, NULL, NULL, fork_close_h, f, "%s",
+			      d->hdrs ? d->hdrs : "");
 	if (err) {
 		log_info("leg", "cannot call %s: %m", uri, err);
 		mem_deref(f);
@@ -591,7 +592,7 @@ int leg_outgoing(struct leg **lp, const struct leg_env *env,
 	l->party = party;
 	media_leg_join(l->media, connid, party);
 	for (size_t i = 0; i < d->n; i++)
-		(void)fork_start(l, d->uris[i], d->from_user, offer);
+		(void)fork_start(l, d->uris[i], d, offer);
 	mem_deref(offer);
 
 	if (!l->forkl.head) {

@@ -37,6 +37,7 @@ struct leg_dial {
 	const char *from_user; /**< shown to the callee */
 	uint32_t no_answer;    /**< [s] give up (480) after ringing this long */
 	uint32_t rtp_timeout;  /**< [s] */
+	const char *hdrs;      /**< extra header lines, or NULL */
 };
 
 int leg_incoming(struct leg **lp, const struct leg_env *env,

@@ -288,17 +288,11 @@ static void open_server(struct tsrv *s, struct tsrv_session *ss,
 
 /* Requests of the spec that this server does not carry out yet */
 static const char *const later[] = {
-	"TQueryAddress",
-	"TQueryCall",
-	"TMakeCall",
-	"TAnswerCall",
-	"TInitiateConference",
-	"TCompleteConference",
-	"TReconnectCall",
-	"TSingleStepConference",
-	"TDeleteFromConference",
-	"TListenDisconnect",
-	"TListenReconnect",
+	"TQueryAddress",	 "TQueryCall",
+	"TAnswerCall",		 "TInitiateConference",
+	"TCompleteConference",	 "TReconnectCall",
+	"TSingleStepConference", "TDeleteFromConference",
+	"TListenDisconnect",	 "TListenReconnect",
 };
 
 static bool is_later(const char *name)
@@ -414,6 +408,42 @@ static void call_op(struct tsrv *s, struct tsrv_session *ss,
 		call_op_error(s, ss, req, err, json_string_value(cid), why);
 }
 
+/* TMakeCall: ThisDN's phone first, then OtherDN */
+static void make_call(struct tsrv *s, struct tsrv_session *ss,
+		      const struct tsrv_req *req)
+{
+	const json_t *other = json_object_get(req->obj, "OtherDN");
+	char why[256] = "";
+	int err;
+
+	if (!json_is_string(other) || !json_string_length(other))
+		return error(s, ss, req, TERR_INVALID_ATTR,
+			     "TMakeCall needs OtherDN (a string)");
+	if (!s->calls.make)
+		return error(s, ss, req, TERR_INTERNAL, "no call control");
+
+	s->cur.ss = ss;
+	s->cur.refid = req->refid;
+	s->cur.dn = req->this_dn;
+	err = s->calls.make(req->this_dn, json_string_value(other), why,
+			    sizeof(why), s->calls.arg);
+	memset(&s->cur, 0, sizeof(s->cur));
+
+	switch (err) {
+	case 0:
+		return;
+	case ENOENT:
+		return error(s, ss, req, TERR_NOT_CONFIGURED, "%s", why);
+	case EINVAL:
+		return error(s, ss, req, TERR_INVALID_ATTR, "%s", why);
+	case ENOTCONN:
+		return error(s, ss, req, TERR_UNSUP_OPER, "%s", why);
+	default:
+		return error(s, ss, req, TERR_INTERNAL, "TMakeCall failed: %m",
+			     err);
+	}
+}
+
 static void call_request(struct tsrv *s, struct tsrv_session *ss,
 			 const struct tsrv_req *req)
 {
@@ -436,6 +466,8 @@ static void call_request(struct tsrv *s, struct tsrv_session *ss,
 	    !strcmp(req->name, "THoldCall") ||
 	    !strcmp(req->name, "TRetrieveCall"))
 		return call_op(s, ss, req);
+	if (!strcmp(req->name, "TMakeCall"))
+		return make_call(s, ss, req);
 
 	error(s, ss, req, TERR_UNSUP_OPER,
 	      "%s is not carried out by this version of sipserver yet",
@@ -463,7 +495,8 @@ static void dispatch(struct tsrv *s, struct tsrv_session *ss,
 		unregister_address(s, ss, req);
 	else if (0 == strcmp(req->name, "TOpenServer"))
 		error(s, ss, req, TERR_IN_SAME_STATE, "already open");
-	else if (is_later(req->name) || !strcmp(req->name, "TReleaseCall") ||
+	else if (is_later(req->name) || !strcmp(req->name, "TMakeCall") ||
+		 !strcmp(req->name, "TReleaseCall") ||
 		 !strcmp(req->name, "THoldCall") ||
 		 !strcmp(req->name, "TRetrieveCall"))
 		call_request(s, ss, req);

@@ -21,6 +21,8 @@ struct tsrv_calls {
 	int (*release)(uint64_t connid, const char *dn, void *arg);
 	int (*hold)(uint64_t connid, const char *dn, bool hold,
 		    const char *music, char *why, size_t sz, void *arg);
+	int (*make)(const char *this_dn, const char *other_dn, char *why,
+		    size_t sz, void *arg);
 	void *arg;
 };
 
