@@ -216,6 +216,18 @@ static int cti_release(uint64_t connid, const char *dn, void *arg)
 	return b2bua_release(app.b2bua, connid, dn);
 }
 
+static bool cti_registered(const char *dn, void *arg)
+{
+	(void)arg;
+	return b2bua_registered(app.b2bua, dn);
+}
+
+static const struct call_model *cti_model(void *arg)
+{
+	(void)arg;
+	return b2bua_model(app.b2bua);
+}
+
 static int cti_make(const char *this_dn, const char *other_dn, char *why,
 		    size_t sz, void *arg)
 {
@@ -255,8 +267,13 @@ static int modules_start(void)
 		return err;
 
 	b2bua_set_event_handler(app.b2bua, cti_event_h, NULL);
-	tsrv_set_calls(app.tsrv, &(struct tsrv_calls){cti_release, cti_hold,
-						      cti_make, NULL});
+	tsrv_set_calls(app.tsrv, &(struct tsrv_calls){
+					 .release = cti_release,
+					 .hold = cti_hold,
+					 .make = cti_make,
+					 .registered = cti_registered,
+					 .model = cti_model,
+				 });
 
 	sipsrv_reg_set(app.sip, app.reg);
 	music_preload(app.conf);

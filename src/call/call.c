@@ -286,6 +286,76 @@ int call_party_find(const struct call_model *m, uint64_t connid, const char *dn,
 	return ENOTCONN;
 }
 
+static void info_of(struct call_party_info *pi, const struct party *p)
+{
+	pi->call = p->call;
+	pi->name = p->name;
+	pi->location = p->location;
+	pi->state = p->state;
+	pi->external = p->external;
+}
+
+struct dn_walk {
+	const char *dn;
+	call_party_h *h;
+	void *arg;
+};
+
+static bool dn_walk_h(struct le *le, void *arg)
+{
+	const struct call *call = le->data;
+	const struct dn_walk *w = arg;
+	struct call_party_info pi;
+
+	for (struct le *pe = call->partyl.head; pe; pe = pe->next) {
+		const struct party *p = pe->data;
+
+		if (p->external || p->state == PARTY_RELEASED ||
+		    strcmp(p->name, w->dn))
+			continue;
+		info_of(&pi, p);
+		w->h(&pi, w->arg);
+	}
+
+	return false;
+}
+
+/** Every party the DN has, in any call (TQueryAddress) */
+void call_parties_of_dn(const struct call_model *m, const char *dn,
+			call_party_h *h, void *arg)
+{
+	struct dn_walk w = {dn, h, arg};
+
+	if (m && dn && h)
+		(void)hash_apply(m->calls, dn_walk_h, &w);
+}
+
+/**
+ * Every party of a call, in join order (TQueryCall)
+ *
+ * @return 0, or ENOENT when there is no such call
+ */
+int call_parties(const struct call_model *m, uint64_t connid, call_party_h *h,
+		 void *arg)
+{
+	const struct call *call = call_find(m, connid);
+	struct call_party_info pi;
+
+	if (!call || !h)
+		return ENOENT;
+
+	for (struct le *le = call->partyl.head; le; le = le->next) {
+		const struct party *p = le->data;
+
+		if (p->state == PARTY_RELEASED)
+			continue;
+		info_of(&pi, p);
+		h(&pi, arg);
+	}
+
+	return 0;
+}
+
 int call_party_state(const struct call_model *m, uint32_t party,
 		     enum call_party_state *statep)
 {

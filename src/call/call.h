@@ -148,3 +148,18 @@ int call_party_state(const struct call_model *m, uint32_t party,
 		     enum call_party_state *statep);
 int call_party_find(const struct call_model *m, uint64_t connid, const char *dn,
 		    uint32_t *partyp);
+
+/** One party, as a query sees it */
+struct call_party_info {
+	const struct call *call;
+	const char *name; /**< DN or alias */
+	const char *location;
+	enum call_party_state state;
+	bool external;
+};
+
+typedef void(call_party_h)(const struct call_party_info *pi, void *arg);
+void call_parties_of_dn(const struct call_model *m, const char *dn,
+			call_party_h *h, void *arg);
+int call_parties(const struct call_model *m, uint64_t connid, call_party_h *h,
+		 void *arg);

@@ -780,6 +780,17 @@ void b2bua_cfg_set(struct b2bua *b, const struct cfg *cfg)
 	settings_apply(b);
 }
 
+/** The call model, for read-only queries (TQueryAddress, TQueryCall) */
+const struct call_model *b2bua_model(const struct b2bua *b)
+{
+	return b ? b->model : NULL;
+}
+
+bool b2bua_registered(const struct b2bua *b, const char *dn)
+{
+	return b && dn && registered(b, dn);
+}
+
 void b2bua_stats(const struct b2bua *b, struct b2bua_stats *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -23,6 +23,8 @@ typedef void(b2bua_event_h)(const struct call_event *ev, void *arg);
 void b2bua_cfg_set(struct b2bua *b, const struct cfg *cfg);
 void b2bua_set_event_handler(struct b2bua *b, b2bua_event_h *h, void *arg);
 void b2bua_stats(const struct b2bua *b, struct b2bua_stats *st);
+const struct call_model *b2bua_model(const struct b2bua *b);
+bool b2bua_registered(const struct b2bua *b, const char *dn);
 void b2bua_rtp_timeout(struct b2bua *b, uint32_t party);
 int b2bua_release(struct b2bua *b, uint64_t connid, const char *dn);
 int b2bua_make_call(struct b2bua *b, const char *this_dn, const char *other_dn,

@@ -286,24 +286,6 @@ static void open_server(struct tsrv *s, struct tsrv_session *ss,
 	reply(s, ss, req, ev);
 }
 
-/* Requests of the spec that this server does not carry out yet */
-static const char *const later[] = {
-	"TQueryAddress",	 "TQueryCall",
-	"TAnswerCall",		 "TInitiateConference",
-	"TCompleteConference",	 "TReconnectCall",
-	"TSingleStepConference", "TDeleteFromConference",
-	"TListenDisconnect",	 "TListenReconnect",
-};
-
-static bool is_later(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(later); i++) {
-		if (0 == strcmp(name, later[i]))
-			return true;
-	}
-
-	return false;
-}
 
 /* ConnID: a string of 16 hex digits, as the server sends them */
 static int connid_get(const struct tsrv_req *req, uint64_t *connidp)
@@ -408,6 +390,67 @@ static void call_op(struct tsrv *s, struct tsrv_session *ss,
 		call_op_error(s, ss, req, err, json_string_value(cid), why);
 }
 
+static void party_json_h(const struct call_party_info *pi, void *arg)
+{
+	json_t *arr = arg;
+	char connid[17];
+
+	re_snprintf(connid, sizeof(connid), "%016llx",
+		    (unsigned long long)call_connid(pi->call));
+	json_array_append_new(
+		arr,
+		json_pack("{ss ss ss ss ss}", "ConnID", connid, "DN", pi->name,
+			  "Location", pi->location ? pi->location : "",
+			  "PartyState", call_party_state_name(pi->state),
+			  "CallType", call_type_name(call_type(pi->call))));
+}
+
+/* TQueryAddress: the DN's phone and every call it is in */
+static void query_address(struct tsrv *s, struct tsrv_session *ss,
+			  const struct tsrv_req *req)
+{
+	json_t *ev = tsrv_event_new("EventAddressInfo");
+	json_t *calls = json_array();
+	bool reg = s->calls.registered &&
+		   s->calls.registered(req->this_dn, s->calls.arg);
+
+	call_parties_of_dn(s->calls.model ? s->calls.model(s->calls.arg) : NULL,
+			   req->this_dn, party_json_h, calls);
+	json_object_set_new(ev, "AddressState",
+			    json_string(reg ? "Registered" : "NotRegistered"));
+	json_object_set_new(ev, "Calls", calls);
+	reply(s, ss, req, ev);
+}
+
+/* TQueryCall: every party of a call the DN is in */
+static void query_call(struct tsrv *s, struct tsrv_session *ss,
+		       const struct tsrv_req *req)
+{
+	const struct call_model *m =
+		s->calls.model ? s->calls.model(s->calls.arg) : NULL;
+	const json_t *cid = json_object_get(req->obj, "ConnID");
+	uint64_t connid;
+	uint32_t party;
+	json_t *ev, *parties;
+	int err;
+
+	if (connid_get(req, &connid))
+		return error(s, ss, req, TERR_INVALID_ATTR,
+			     "TQueryCall needs ConnID, a string of 16 hex "
+			     "digits");
+	err = call_party_find(m, connid, req->this_dn, &party);
+	if (err)
+		return call_op_error(s, ss, req, err, json_string_value(cid),
+				     "");
+
+	ev = tsrv_event_new("EventPartyInfo");
+	parties = json_array();
+	(void)call_parties(m, connid, party_json_h, parties);
+	json_object_set_new(ev, "ConnID", json_string(json_string_value(cid)));
+	json_object_set_new(ev, "Parties", parties);
+	reply(s, ss, req, ev);
+}
+
 /* TMakeCall: ThisDN's phone first, then OtherDN */
 static void make_call(struct tsrv *s, struct tsrv_session *ss,
 		      const struct tsrv_req *req)
@@ -444,8 +487,43 @@ static void make_call(struct tsrv *s, struct tsrv_session *ss,
 	}
 }
 
+typedef void(req_h)(struct tsrv *s, struct tsrv_session *ss,
+		    const struct tsrv_req *req);
+
+/* The requests that act on a DN's calls; NULL: not carried out yet */
+static const struct {
+	const char *name;
+	req_h *h;
+} call_reqs[] = {
+	{"TMakeCall", make_call},
+	{"TReleaseCall", call_op},
+	{"THoldCall", call_op},
+	{"TRetrieveCall", call_op},
+	{"TQueryAddress", query_address},
+	{"TQueryCall", query_call},
+	{"TAnswerCall", NULL},
+	{"TInitiateConference", NULL},
+	{"TCompleteConference", NULL},
+	{"TReconnectCall", NULL},
+	{"TSingleStepConference", NULL},
+	{"TDeleteFromConference", NULL},
+	{"TListenDisconnect", NULL},
+	{"TListenReconnect", NULL},
+};
+
+static int call_req_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(call_reqs); i++) {
+		if (0 == strcmp(name, call_reqs[i].name))
+			return (int)i;
+	}
+
+	return -1;
+}
+
+/* Checks every call request shares, then its handler */
 static void call_request(struct tsrv *s, struct tsrv_session *ss,
-			 const struct tsrv_req *req)
+			 const struct tsrv_req *req, int i)
 {
 	const struct tsrv_reg *r;
 
@@ -461,22 +539,20 @@ static void call_request(struct tsrv *s, struct tsrv_session *ss,
 		return error(s, ss, req, TERR_UNSUP_OPER,
 			     "DN %s is registered in ModeMonitor: no requests",
 			     req->this_dn);
+	if (!call_reqs[i].h)
+		return error(s, ss, req, TERR_UNSUP_OPER,
+			     "%s is not carried out by this version of "
+			     "sipserver yet",
+			     req->name);
 
-	if (!strcmp(req->name, "TReleaseCall") ||
-	    !strcmp(req->name, "THoldCall") ||
-	    !strcmp(req->name, "TRetrieveCall"))
-		return call_op(s, ss, req);
-	if (!strcmp(req->name, "TMakeCall"))
-		return make_call(s, ss, req);
-
-	error(s, ss, req, TERR_UNSUP_OPER,
-	      "%s is not carried out by this version of sipserver yet",
-	      req->name);
+	call_reqs[i].h(s, ss, req);
 }
 
 static void dispatch(struct tsrv *s, struct tsrv_session *ss,
 		     const struct tsrv_req *req)
 {
+	int i;
+
 	if (!ss->opened) {
 		bool open = 0 == strcmp(req->name, "TOpenServer");
 
@@ -495,11 +571,8 @@ static void dispatch(struct tsrv *s, struct tsrv_session *ss,
 		unregister_address(s, ss, req);
 	else if (0 == strcmp(req->name, "TOpenServer"))
 		error(s, ss, req, TERR_IN_SAME_STATE, "already open");
-	else if (is_later(req->name) || !strcmp(req->name, "TMakeCall") ||
-		 !strcmp(req->name, "TReleaseCall") ||
-		 !strcmp(req->name, "THoldCall") ||
-		 !strcmp(req->name, "TRetrieveCall"))
-		call_request(s, ss, req);
+	else if ((i = call_req_find(req->name)) >= 0)
+		call_request(s, ss, req, i);
 	else
 		error(s, ss, req, TERR_INVALID_ATTR, "unknown request \"%s\"",
 		      req->name);

@@ -9,6 +9,7 @@
 struct tsrv;
 struct cfg;
 struct call_event;
+struct call_model;
 
 struct tsrv_stats {
 	uint32_t clients;
@@ -23,6 +24,8 @@ struct tsrv_calls {
 		    const char *music, char *why, size_t sz, void *arg);
 	int (*make)(const char *this_dn, const char *other_dn, char *why,
 		    size_t sz, void *arg);
+	bool (*registered)(const char *dn, void *arg);
+	const struct call_model *(*model)(void *arg);
 	void *arg;
 };
 

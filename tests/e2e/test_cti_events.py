@@ -19,6 +19,8 @@ tlib-protocol.md). Checks:
   OtherDN right, EventSequenceNumber increasing, Time in RFC 3339 UTC ms;
 - a client on both DNs gets both sides; a client that disconnects stops
   getting events and the call is not affected;
+- TQueryCall lists both parties Established; TQueryAddress shows 1002's
+  phone registered and its one call; an unknown ConnID gets 56;
 - the same protocol over WebSocket (ws://127.0.0.1:HTTP/tlib, one message
   per text frame): a desktop registered on 1002 gets EventRinging.
 """
@@ -88,6 +90,23 @@ def check_event(ev, this, role, other, other_role, seen):
     seen.append(ev)
 
 
+def queries(agent, connid):
+    ref = agent.request('TQueryCall', ThisDN='1001', ConnID=connid)
+    info = agent.wait('EventPartyInfo', ReferenceID=ref)
+    parties = [(p['DN'], p['PartyState']) for p in info['Parties']]
+    check(parties == [('1001', 'Established'), ('1002', 'Established')],
+          f'TQueryCall parties: {info}')
+    ref = agent.request('TQueryAddress', ThisDN='1002')
+    addr = agent.wait('EventAddressInfo', ReferenceID=ref)
+    check(addr['AddressState'] == 'Registered' and
+          [c['ConnID'] for c in addr['Calls']] == [connid] and
+          addr['Calls'][0]['PartyState'] == 'Established',
+          f'TQueryAddress 1002: {addr}')
+    ref = agent.request('TQueryCall', ThisDN='1001', ConnID='f' * 16)
+    check(agent.wait('EventError', ReferenceID=ref)['ErrorCode'] == 56,
+          'TQueryCall of an unknown ConnID not refused with 56')
+
+
 def call_events(run):
     p = run.ports
     agent = Cti(p.tlib)      # a desktop on both DNs
@@ -128,6 +147,7 @@ def call_events(run):
                     'Origination', '1002', 'Destination', seen)
         other.wait('EventEstablished', ThisDN='1001')
         other.close()
+        queries(agent, seen[0]['ConnID'])
         a.bye()
         b.wait_bye()
         check_event(agent.wait('EventReleased', ThisDN='1001'), '1001',
