@@ -11,6 +11,7 @@
  * takes its registrations with it and nothing else.
  */
 #include <string.h>
+#include <sys/socket.h>
 /* not <re.h>: its re_json.h clashes with jansson's JSON_STRING */
 #include <re_types.h>
 #include <re_fmt.h>
@@ -815,6 +816,27 @@ static void tsrv_destructor(void *arg)
 	mem_deref((void *)s->cfg);
 }
 
+/* libre's tcp_listen() asks for a backlog of 5: a room of desktops
+ * reconnecting at once (after a restart) would see SYNs dropped and wait
+ * for retransmissions, seconds each */
+static int listen_tcp(struct tcp_sock **tsp, const struct sa *laddr,
+		      tcp_conn_h *connh, void *arg)
+{
+	struct tcp_sock *ts = NULL;
+	int err;
+
+	err = tcp_sock_alloc(&ts, laddr, connh, arg);
+	err = err ? err : tcp_sock_bind(ts, laddr);
+	err = err ? err : tcp_sock_listen(ts, SOMAXCONN);
+	if (err) {
+		mem_deref(ts);
+		return err;
+	}
+
+	*tsp = ts;
+	return 0;
+}
+
 int tsrv_alloc(struct tsrv **sp, const struct cfg *cfg)
 {
 	struct tsrv *s;
@@ -833,7 +855,7 @@ int tsrv_alloc(struct tsrv **sp, const struct cfg *cfg)
 	sa_set_port(&laddr, cfg->tlib_port);
 	err = hash_alloc(&s->regs, 256);
 	err = err ? err : websock_alloc(&s->ws, NULL, NULL);
-	err = err ? err : tcp_listen(&s->ts, &laddr, conn_h, s);
+	err = err ? err : listen_tcp(&s->ts, &laddr, conn_h, s);
 	if (err) {
 		log_error("tlib", "cannot listen on TCP %J: %m", &laddr, err);
 		mem_deref(s);
