@@ -210,6 +210,12 @@ static void cti_event_h(const struct call_event *ev, void *arg)
 	tsrv_call_event(app.tsrv, ev);
 }
 
+static int cti_answer(uint64_t connid, const char *dn, void *arg)
+{
+	(void)arg;
+	return b2bua_answer(app.b2bua, connid, dn);
+}
+
 static int cti_release(uint64_t connid, const char *dn, void *arg)
 {
 	(void)arg;
@@ -269,6 +275,7 @@ static int modules_start(void)
 	b2bua_set_event_handler(app.b2bua, cti_event_h, NULL);
 	tsrv_set_calls(app.tsrv, &(struct tsrv_calls){
 					 .release = cti_release,
+					 .answer = cti_answer,
 					 .hold = cti_hold,
 					 .make = cti_make,
 					 .registered = cti_registered,

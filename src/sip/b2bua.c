@@ -460,6 +460,29 @@ int b2bua_release(struct b2bua *b, uint64_t connid, const char *dn)
 }
 
 /**
+ * TAnswerCall: ask the DN's ringing phone to answer (NOTIFY Event: talk);
+ * EventEstablished follows when it has
+ *
+ * @return 0, ENOENT / ENOTCONN (no call, DN not in it), EPROTO (the DN
+ *         is not ringing), ENOTSUP (its phone cannot be asked)
+ */
+int b2bua_answer(struct b2bua *b, uint64_t connid, const char *dn)
+{
+	enum call_party_state st;
+	uint32_t party;
+	int err;
+
+	err = call_party_find(b->model, connid, dn, &party);
+	if (err)
+		return err;
+	if (call_party_state(b->model, party, &st) || st != PARTY_RINGING)
+		return EPROTO;
+
+	err = leg_answer_request(leg_find(b, party));
+	return err == ENOTCONN || err == EINVAL ? ENOTSUP : err;
+}
+
+/**
  * THoldCall / TRetrieveCall: the model first (so a refusal changes
  * nothing), then the phone's re-INVITE so its display shows the hold
  *

@@ -27,6 +27,7 @@ const struct call_model *b2bua_model(const struct b2bua *b);
 bool b2bua_registered(const struct b2bua *b, const char *dn);
 void b2bua_rtp_timeout(struct b2bua *b, uint32_t party);
 int b2bua_release(struct b2bua *b, uint64_t connid, const char *dn);
+int b2bua_answer(struct b2bua *b, uint64_t connid, const char *dn);
 int b2bua_make_call(struct b2bua *b, const char *this_dn, const char *other_dn,
 		    char *why, size_t sz);
 int b2bua_hold(struct b2bua *b, uint64_t connid, const char *dn, bool hold,

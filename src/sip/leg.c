@@ -26,7 +26,9 @@ struct fork {
 	struct le le;
 	struct leg *leg;
 	struct sipsess *sess;
-	uint16_t scode; /**< its failure, 0 while alive */
+	uint16_t scode;		       /**< its failure, 0 while alive */
+	const struct sip_msg *ringing; /**< its last 18x: the early dialog */
+	struct sip_request *talk;      /**< NOTIFY Event: talk under way */
 };
 
 struct leg {
@@ -61,6 +63,8 @@ static void fork_destructor(void *arg)
 	struct fork *f = arg;
 
 	list_unlink(&f->le);
+	mem_deref(f->talk);
+	mem_deref((void *)f->ringing);
 	mem_deref(f->sess);
 }
 
@@ -427,6 +431,69 @@ int leg_hold(struct leg *l, bool hold)
 
 /* --- outgoing --- */
 
+static void talk_resp_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct fork *f = arg;
+
+	f->talk = mem_deref(f->talk);
+	log_debug("leg", "party %u: NOTIFY talk answered %m %u", f->leg->party,
+		  err, msg ? msg->scode : 0);
+}
+
+/* NOTIFY Event: talk in the fork's early dialog (the 18x gave its tag) */
+static int talk_send(struct fork *f)
+{
+	const struct sip_msg *r = f->ringing;
+	const struct sip_hdr *contact = sip_msg_hdr(r, SIP_HDR_CONTACT);
+	struct sip_addr addr;
+	char *uri = NULL;
+	int err;
+
+	if (!contact || sip_addr_decode(&addr, &contact->val))
+		return EINVAL; /* nowhere to send it in the dialog */
+	err = pl_strdup(&uri, &addr.auri);
+	if (err)
+		return err;
+
+	f->talk = mem_deref(f->talk);
+	err = sip_requestf(&f->talk, f->leg->env->sip, true, "NOTIFY", uri,
+			   NULL, NULL, NULL, talk_resp_h, f,
+			   "From: %r\r\nTo: %r\r\nCall-ID: %r\r\n"
+			   "CSeq: %u NOTIFY\r\nContact: <sip:" CUSER
+			   "@%J>\r\nEvent: talk\r\n"
+			   "Subscription-State: terminated\r\n"
+			   "Content-Length: 0\r\n\r\n",
+			   &r->from.val, &r->to.val, &r->callid,
+			   r->cseq.num + 1, &r->dst);
+	mem_deref(uri);
+	return err;
+}
+
+/**
+ * Ask a ringing phone to answer (TAnswerCall): NOTIFY Event: talk, as
+ * BroadSoft and Polycom phones accept, to every contact that rang
+ *
+ * @return 0, ENOTCONN if no contact has rung yet, EPROTO if answered
+ */
+int leg_answer_request(struct leg *l)
+{
+	int err = ENOTCONN;
+
+	if (!l || l->incoming)
+		return EINVAL;
+	if (l->win)
+		return EPROTO;
+
+	for (struct le *le = l->forkl.head; le; le = le->next) {
+		struct fork *f = le->data;
+
+		if (f->ringing && !f->scode && !talk_send(f))
+			err = 0;
+	}
+
+	return err;
+}
+
 /* RFC 3261 16.7: 6xx first, then busy, then whatever came */
 static uint16_t best_failure(const struct leg *l)
 {
@@ -464,6 +531,11 @@ static void progr_h(const struct sip_msg *msg, void *arg)
 
 	if (msg->scode == 100 || msg->scode > 199)
 		return;
+
+	if (pl_isset(&msg->to.tag)) {
+		mem_deref((void *)f->ringing);
+		f->ringing = mem_ref((void *)msg);
+	}
 
 	if (msg->scode == 183 && mbuf_get_left(msg->mb) && !l->early &&
 	    !answer_h(msg, l)) {

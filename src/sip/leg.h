@@ -53,6 +53,7 @@ int leg_answer(struct leg *l);
 void leg_reject(struct leg *l, uint16_t scode);
 void leg_hangup(struct leg *l);
 int leg_hold(struct leg *l, bool hold);
+int leg_answer_request(struct leg *l);
 
 /* sdp.c */
 struct sdp_session;

@@ -32,6 +32,15 @@
 #include "tlib/session.h"
 #include "tlib/tsrv.h"
 
+/** A TAnswerCall whose EventEstablished is still to come */
+struct answer {
+	struct le le;
+	struct tsrv_session *ss;
+	json_int_t refid;
+	char dn[65];
+	uint64_t connid;
+};
+
 /** One DN registration of one client */
 struct tsrv_reg {
 	struct le le; /**< in session.regl */
@@ -52,6 +61,7 @@ struct tsrv {
 	uint64_t events;
 	struct list graveyard; /**< sessions cut off, freed from a timer */
 	struct tsrv_calls calls;
+	struct list answers; /**< struct answer: TAnswerCalls under way */
 	/* the request being carried out: its events get its ReferenceID */
 	struct {
 		struct tsrv_session *ss;
@@ -72,8 +82,22 @@ static void reg_destructor(void *arg)
 
 /* --- sessions --- */
 
+static void answers_drop(struct tsrv *s, const struct tsrv_session *ss)
+{
+	struct le *le = s->answers.head;
+
+	while (le) {
+		struct answer *a = le->data;
+
+		le = le->next;
+		if (!ss || a->ss == ss)
+			mem_deref(a);
+	}
+}
+
 static void session_free(struct tsrv *s, struct tsrv_session *ss)
 {
+	answers_drop(s, ss);
 	s->nregs -= list_count(&ss->regl);
 	list_flush(&ss->regl);
 	mem_deref(ss);
@@ -452,6 +476,77 @@ static void query_call(struct tsrv *s, struct tsrv_session *ss,
 	reply(s, ss, req, ev);
 }
 
+static void answer_destructor(void *arg)
+{
+	struct answer *a = arg;
+
+	list_unlink(&a->le);
+}
+
+/* TAnswerCall: the phone is asked; EventEstablished answers, later */
+static void answer_call(struct tsrv *s, struct tsrv_session *ss,
+			const struct tsrv_req *req)
+{
+	const json_t *cid = json_object_get(req->obj, "ConnID");
+	struct answer *a;
+	uint64_t connid;
+	int err;
+
+	if (connid_get(req, &connid))
+		return error(s, ss, req, TERR_INVALID_ATTR,
+			     "TAnswerCall needs ConnID, a string of 16 hex "
+			     "digits");
+	if (!s->calls.answer)
+		return error(s, ss, req, TERR_INTERNAL, "no call control");
+
+	err = s->calls.answer(connid, req->this_dn, s->calls.arg);
+	if (err == EPROTO)
+		return error(s, ss, req, TERR_UNSUP_OPER,
+			     "DN %s is not ringing in call %s", req->this_dn,
+			     json_string_value(cid));
+	if (err == ENOTSUP)
+		return error(s, ss, req, TERR_UNSUP_OPER,
+			     "the phone of DN %s cannot be asked to answer "
+			     "(it sent no Contact with its ringing)",
+			     req->this_dn);
+	if (err)
+		return call_op_error(s, ss, req, err, json_string_value(cid),
+				     "");
+
+	if (!req->refid)
+		return;
+	a = mem_zalloc(sizeof(*a), answer_destructor);
+	if (!a)
+		return;
+	a->ss = ss;
+	a->refid = req->refid;
+	a->connid = connid;
+	str_ncpy(a->dn, req->this_dn, sizeof(a->dn));
+	list_append(&s->answers, &a->le, a);
+}
+
+/* The TAnswerCall this event answers, if any: it gets its ReferenceID */
+static void answer_match(struct tsrv *s, const struct call_event *ce)
+{
+	uint64_t connid = call_connid(ce->call);
+
+	if (s->cur.ss ||
+	    (ce->type != CALL_EV_ESTABLISHED && ce->type != CALL_EV_RELEASED))
+		return;
+
+	for (struct le *le = s->answers.head; le; le = le->next) {
+		struct answer *a = le->data;
+
+		if (a->connid != connid || strcmp(a->dn, ce->this_dn))
+			continue;
+		s->cur.ss = a->ss;
+		s->cur.refid = a->refid;
+		s->cur.dn = ce->this_dn;
+		mem_deref(a);
+		return;
+	}
+}
+
 /* TMakeCall: ThisDN's phone first, then OtherDN */
 static void make_call(struct tsrv *s, struct tsrv_session *ss,
 		      const struct tsrv_req *req)
@@ -496,20 +591,13 @@ static const struct {
 	const char *name;
 	req_h *h;
 } call_reqs[] = {
-	{"TMakeCall", make_call},
-	{"TReleaseCall", call_op},
-	{"THoldCall", call_op},
-	{"TRetrieveCall", call_op},
-	{"TQueryAddress", query_address},
-	{"TQueryCall", query_call},
-	{"TAnswerCall", NULL},
-	{"TInitiateConference", NULL},
-	{"TCompleteConference", NULL},
-	{"TReconnectCall", NULL},
-	{"TSingleStepConference", NULL},
-	{"TDeleteFromConference", NULL},
-	{"TListenDisconnect", NULL},
-	{"TListenReconnect", NULL},
+	{"TMakeCall", make_call},	  {"TReleaseCall", call_op},
+	{"THoldCall", call_op},		  {"TRetrieveCall", call_op},
+	{"TQueryAddress", query_address}, {"TQueryCall", query_call},
+	{"TAnswerCall", answer_call},	  {"TInitiateConference", NULL},
+	{"TCompleteConference", NULL},	  {"TReconnectCall", NULL},
+	{"TSingleStepConference", NULL},  {"TDeleteFromConference", NULL},
+	{"TListenDisconnect", NULL},	  {"TListenReconnect", NULL},
 };
 
 static int call_req_find(const char *name)
@@ -752,7 +840,7 @@ static json_t *call_event_json(const struct call_event *ce)
 /** A call event of the model: to every client registered on its ThisDN */
 void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
 {
-	bool answer = false;
+	bool answer = false, answered;
 	char *line, *refline = NULL;
 	size_t len, reflen = 0;
 	struct le *le;
@@ -764,6 +852,10 @@ void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
 	le = hash_list(s->regs, hash_joaat_str(ce->this_dn))->head;
 	if (!le)
 		return;
+
+	answered = !s->cur.ss;
+	answer_match(s, ce);
+	answered = answered && s->cur.ss;
 
 	/* the same event, with the ReferenceID, answers the request being
 	 * carried out (one sequence number for both forms) */
@@ -793,6 +885,8 @@ void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
 	}
 	free(line);
 	free(refline);
+	if (answered)
+		memset(&s->cur, 0, sizeof(s->cur));
 }
 
 /* --- the module --- */

@@ -20,6 +20,7 @@ struct tsrv_stats {
 /** What the CTI server asks of the rest of the server (errno-style) */
 struct tsrv_calls {
 	int (*release)(uint64_t connid, const char *dn, void *arg);
+	int (*answer)(uint64_t connid, const char *dn, void *arg);
 	int (*hold)(uint64_t connid, const char *dn, bool hold,
 		    const char *music, char *why, size_t sz, void *arg);
 	int (*make)(const char *this_dn, const char *other_dn, char *why,

@@ -386,12 +386,20 @@ class Ua:
                       self.dialog['call_id'], self.cseq)
         return resp
 
-    def answer(self, deadline=5.0):
-        """Wait for an INVITE, 180, 200 with our SDP, wait for the ACK."""
+    def answer(self, deadline=5.0, on_talk=False):
+        """Wait for an INVITE, 180, 200 with our SDP, wait for the ACK.
+        on_talk: ring until a NOTIFY with Event: talk comes (a phone that
+        answers when its agent's desktop says so), then answer. Returns
+        the INVITE (and sets self.talk to the NOTIFY)."""
         req = self.wait_sip(lambda m: isinstance(m, Request) and
                             m.method == 'INVITE', 'INVITE', deadline)
         self.remote_rtp, self.remote_pts = sdp_remote(req.body)
         self._reply(req, 180, 'Ringing', to_tag=self.tag)
+        if on_talk:
+            self.talk = self.wait_sip(
+                lambda m: isinstance(m, Request) and m.method == 'NOTIFY',
+                'NOTIFY', deadline)
+            self._reply(self.talk, 200, 'OK')
         self._reply(req, 200, 'OK', to_tag=self.tag,
                     body=sdp_offer(self.rtp.port, self.event_pt, 2,
                                      self.codec))
