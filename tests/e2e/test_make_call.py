@@ -16,6 +16,8 @@ read by tlibctl too:
 - the INVITE to 1001's phone asked it to answer by itself (Call-Info
   answer-after=0 and Alert-Info alert-autoanswer, seen in baresip's log);
 - by ear: 1001 hears 1000 Hz and not 440, 1002 hears 440 and not 1000;
+- THoldCall by tlibctl: 1002 hears the music (a 700 Hz file), not 440;
+  TRetrieveCall: 1002 hears 440 again;
 - refusals by tlibctl's exit code 4 and the ErrorCode: OtherDN unknown
   (59), OtherDN = ThisDN (53), OtherDN missing (53), ThisDN not registered
   by the client (41); TReleaseCall by tlibctl ends the call for both.
@@ -33,7 +35,7 @@ from lib.cti import Cti  # noqa: E402
 from lib.phones import Phone, assert_hears  # noqa: E402
 from lib.rtpua import Ua  # noqa: E402
 
-TONE_A, TONE_B = 440, 1000
+TONE_A, TONE_B, TONE_MUSIC = 440, 1000, 700
 DEADLINE_MS = 15000
 
 
@@ -116,11 +118,37 @@ def auto_answer_asked(run):
             x.close()
 
 
-def ears(a, b):
+def ears(a, b, state):
+    t_hold = state['hold']
     assert_hears(a.recording(), f'{TONE_B},!{TONE_A}', '--from', '0.5',
-                 who='1001')
+                 '--to', f'{t_hold:.2f}', who='1001')
     assert_hears(b.recording(), f'{TONE_A},!{TONE_B}', '--from', '0.5',
-                 who='1002')
+                 '--to', f'{t_hold:.2f}', who='1002')
+
+
+def hold_retrieve(run, b, state):
+    """THoldCall and TRetrieveCall by tlibctl; 1002's ear says music,
+    then talk again."""
+    connid = state['connid']
+    state['hold'] = b.heard_seconds()
+    rc, events, err = tlibctl(run, [f'THoldCall ThisDN=1001 ConnID={connid}'],
+                              '--register', '1001')
+    check(rc == 0 and any(e['event'] == 'EventHeld' for e in events),
+          f'THoldCall: exit {rc} {err} {events}')
+    b.wait_heard(state['hold'] + 2.4, deadline=6)
+    t_ret = b.heard_seconds()
+    rc, events, err = tlibctl(
+        run, [f'TRetrieveCall ThisDN=1001 ConnID={connid}'],
+        '--register', '1001')
+    check(rc == 0 and any(e['event'] == 'EventRetrieved' for e in events),
+          f'TRetrieveCall: exit {rc} {err} {events}')
+    b.wait_heard(t_ret + 2.4, deadline=6)
+    rec = b.recording()
+    assert_hears(rec, f'{TONE_MUSIC},!{TONE_A}', '--from',
+                 f'{state["hold"] + 0.4:.2f}', '--to', f'{t_ret:.2f}',
+                 who='1002 while 1001 holds')
+    assert_hears(rec, f'{TONE_A},!{TONE_MUSIC}', '--from',
+                 f'{t_ret + 0.4:.2f}', who='1002 after retrieve')
 
 
 def refusals(run):
@@ -145,9 +173,13 @@ def release(run, a, b, state):
 
 
 def body(run):
+    music = run.path('music-700.wav')
+    subprocess.run(['sox', '-n', '-r', '8000', '-c', '1', '-b', '16', music,
+                    'synth', '3', 'sine', str(TONE_MUSIC), 'vol', '0.5'],
+                   check=True, capture_output=True)
     conf = write_file(run.path('sipserver.conf'), config_text(
         run.ports, run.src, {'1001': {}, '1002': {}, '1003': {},
-                             '1004': {}}))
+                             '1004': {}}, default_music=music))
     server = Server(run, conf).start()
     a, b = phones(run)
     state = {}
@@ -155,7 +187,9 @@ def body(run):
              state)
     run.step('the first INVITE asks the phone to answer by itself',
              auto_answer_asked, run)
-    run.step('by ear: each hears the other', ears, a, b)
+    run.step('THoldCall / TRetrieveCall by tlibctl: music, then talk',
+             hold_retrieve, run, b, state)
+    run.step('by ear: each hears the other', ears, a, b, state)
     run.step('refused TMakeCalls: exit 4 and the ErrorCode', refusals, run)
     if state.get('connid'):
         run.step('TReleaseCall by tlibctl ends the call', release, run, a, b,
