@@ -18,13 +18,13 @@ password: its REGISTER gets 401 and its INVITE 407 first) dials 1002
 """
 
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib.harness import (  # noqa: E402
     LOOPBACK, Server, config_text, main, nothing_left, write_file)
-from lib.phones import Phone, assert_hears  # noqa: E402
+from lib.phones import (  # noqa: E402
+    assert_hears, music_wav, registered_phones)
 
 TONE_A, TONE_B, TONE_MUSIC = 440, 1000, 700
 PASSWORD = 'agent1001'
@@ -32,25 +32,9 @@ SEGMENT = 2.0     # seconds of each phase the ear gets
 MARGIN = 0.4      # seconds left out around each switch
 
 
-def music_file(run):
-    path = run.path('music-700.wav')
-    subprocess.run(['sox', '-n', '-r', '16000', '-c', '1', '-b', '16', path,
-                    'synth', '3', 'sine', str(TONE_MUSIC), 'vol', '0.5'],
-                   check=True, capture_output=True)
-    return path
-
-
 def phones(run):
-    reg = (LOOPBACK, run.ports.sip)
-    a = Phone('a', '1001', run.ports.phone_sip(0), run.ports.phone_rtp(0),
-              registrar=reg, tone_hz=TONE_A, workdir=run.tmp,
-              password=PASSWORD)
-    b = Phone('b', '1002', run.ports.phone_sip(1), run.ports.phone_rtp(1),
-              registrar=reg, tone_hz=TONE_B, workdir=run.tmp)
-    for p in (a, b):
-        p.start()
-        p.wait_registered()
-    return a, b
+    return registered_phones(run, [('1001', TONE_A, {'password': PASSWORD}),
+                                   ('1002', TONE_B)])
 
 
 def call(run, a, b):
@@ -93,7 +77,8 @@ def ears(a, b, marks):
 def body(run):
     conf = write_file(run.path('sipserver.conf'), config_text(
         run.ports, run.src, {'1001': {'password': PASSWORD}, '1002': {}},
-        default_music=music_file(run)))
+        default_music=music_wav(run.path('music-700.wav'), TONE_MUSIC,
+                                rate=16000)))
     server = Server(run, conf).start()
     a, b = phones(run)
     marks = {}

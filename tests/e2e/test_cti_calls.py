@@ -23,32 +23,22 @@ Two baresip phones, 1001 (440 Hz) calls 1002 (1000 Hz); a CTI client on
 """
 
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib.cti import Cti  # noqa: E402
 from lib.harness import (  # noqa: E402
     LOOPBACK, Server, check, config_text, main, nothing_left, write_file)
-from lib.phones import Phone, assert_hears  # noqa: E402
+from lib.phones import (  # noqa: E402
+    assert_hears, music_wav, registered_phones)
 
 TONE_A, TONE_B, TONE_MUSIC = 440, 1000, 700
 SEGMENT, MARGIN = 2.0, 0.4
 
 
 def setup(run):
-    music = run.path('hold-700.wav')
-    subprocess.run(['sox', '-n', '-r', '8000', '-c', '1', '-b', '16', music,
-                    'synth', '3', 'sine', str(TONE_MUSIC), 'vol', '0.5'],
-                   check=True, capture_output=True)
-    reg = (LOOPBACK, run.ports.sip)
-    a = Phone('a', '1001', run.ports.phone_sip(0), run.ports.phone_rtp(0),
-              registrar=reg, tone_hz=TONE_A, workdir=run.tmp)
-    b = Phone('b', '1002', run.ports.phone_sip(1), run.ports.phone_rtp(1),
-              registrar=reg, tone_hz=TONE_B, workdir=run.tmp)
-    for p in (a, b):
-        p.start()
-        p.wait_registered()
+    music = music_wav(run.path('hold-700.wav'), TONE_MUSIC)
+    a, b = registered_phones(run, [('1001', TONE_A), ('1002', TONE_B)])
     cti = Cti(run.ports.tlib)
     cti.register('1001')
     cti.register('1003')

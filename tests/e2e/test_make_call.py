@@ -30,9 +30,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib.harness import (  # noqa: E402
-    LOOPBACK, Server, check, config_text, main, nothing_left, write_file)
+    Server, check, config_text, main, nothing_left, write_file)
 from lib.cti import Cti  # noqa: E402
-from lib.phones import Phone, assert_hears  # noqa: E402
+from lib.phones import (  # noqa: E402
+    assert_hears, music_wav, registered_phones)
 from lib.rtpua import Ua  # noqa: E402
 
 TONE_A, TONE_B, TONE_MUSIC = 440, 1000, 700
@@ -49,18 +50,6 @@ def tlibctl(run, lines, *args):
         capture_output=True, text=True, timeout=DEADLINE_MS / 1000 + 5)
     events = [json.loads(x) for x in proc.stdout.splitlines() if x]
     return proc.returncode, events, proc.stderr
-
-
-def phones(run):
-    reg = (LOOPBACK, run.ports.sip)
-    a = Phone('a', '1001', run.ports.phone_sip(0), run.ports.phone_rtp(0),
-              registrar=reg, tone_hz=TONE_A, workdir=run.tmp)
-    b = Phone('b', '1002', run.ports.phone_sip(1), run.ports.phone_rtp(1),
-              registrar=reg, tone_hz=TONE_B, workdir=run.tmp)
-    for p in (a, b):
-        p.start()
-        p.wait_registered()
-    return a, b
 
 
 def names(events, dn):
@@ -173,15 +162,12 @@ def release(run, a, b, state):
 
 
 def body(run):
-    music = run.path('music-700.wav')
-    subprocess.run(['sox', '-n', '-r', '8000', '-c', '1', '-b', '16', music,
-                    'synth', '3', 'sine', str(TONE_MUSIC), 'vol', '0.5'],
-                   check=True, capture_output=True)
+    music = music_wav(run.path('music-700.wav'), TONE_MUSIC)
     conf = write_file(run.path('sipserver.conf'), config_text(
         run.ports, run.src, {'1001': {}, '1002': {}, '1003': {},
                              '1004': {}}, default_music=music))
     server = Server(run, conf).start()
-    a, b = phones(run)
+    a, b = registered_phones(run, [('1001', TONE_A), ('1002', TONE_B)])
     state = {}
     run.step('TMakeCall by tlibctl: events in order', make_call, run, a, b,
              state)

@@ -399,3 +399,30 @@ class Phone:
         check(got, f'phone {self.name}: recording has '
               f'{self.heard_seconds():.2f}s, wanted {seconds}s within '
               f'{deadline}s')
+
+
+def music_wav(path, hz, rate=8000, seconds=3):
+    """A music file of one known tone, so the ear can tell music from
+    talk; rate other than 8000 also exercises the player's resampling."""
+    subprocess.run([SOX, '-n', '-r', str(rate), '-c', '1', '-b', '16', path,
+                    'synth', str(seconds), 'sine', str(hz), 'vol', '0.5'],
+                   check=True, capture_output=True)
+    return path
+
+
+def registered_phones(run, specs):
+    """Start one phone per (dn, tone_hz[, options]) in specs, phone i on
+    the port block's phone slot i, each registered with the test's
+    server. Returns the phones in order."""
+    reg = (LOOPBACK, run.ports.sip)
+    out = []
+    for i, spec in enumerate(specs):
+        dn, hz = spec[0], spec[1]
+        opts = spec[2] if len(spec) > 2 else {}
+        p = Phone(chr(ord('a') + i), dn, run.ports.phone_sip(i),
+                  run.ports.phone_rtp(i), registrar=reg, tone_hz=hz,
+                  workdir=run.tmp, **opts)
+        p.start()
+        p.wait_registered()
+        out.append(p)
+    return out
