@@ -163,34 +163,55 @@ static void pkt_handle(struct worker *w, struct wleg *l, uint8_t *buf,
 	atomic_fetch_add(&w->rx, 1);
 }
 
+/* One receive batch per worker thread, wired once: the frame path only
+ * resets the address lengths the kernel overwrote */
+struct rx_batch {
+	uint8_t bufs[MEDIA_BATCH][MEDIA_PKT_MAX];
+	struct sockaddr_storage addrs[MEDIA_BATCH];
+	struct iovec iov[MEDIA_BATCH];
+	struct mmsghdr msgs[MEDIA_BATCH];
+	/* cppcheck-suppress unusedStructMember ; read in rx_batch() */
+	bool wired;
+};
+
+static struct rx_batch *rx_batch(void)
+{
+	static _Thread_local struct rx_batch rx;
+
+	if (!rx.wired) {
+		for (int i = 0; i < MEDIA_BATCH; i++) {
+			rx.iov[i].iov_base = rx.bufs[i];
+			rx.iov[i].iov_len = sizeof(rx.bufs[i]);
+			rx.msgs[i].msg_hdr.msg_iov = &rx.iov[i];
+			rx.msgs[i].msg_hdr.msg_iovlen = 1;
+			rx.msgs[i].msg_hdr.msg_name = &rx.addrs[i];
+		}
+		rx.wired = true;
+	}
+
+	return &rx;
+}
+
 /** Read everything that arrived, then take this frame from the buffer */
 void rtp_leg_recv(struct worker *w, struct wleg *l, uint64_t now)
 {
-	static _Thread_local uint8_t bufs[MEDIA_BATCH][MEDIA_PKT_MAX];
-	struct sockaddr_storage addrs[MEDIA_BATCH];
-	struct mmsghdr msgs[MEDIA_BATCH];
-	struct iovec iov[MEDIA_BATCH];
+	struct rx_batch *rx = rx_batch();
 	int n;
 
 	do {
-		memset(msgs, 0, sizeof(msgs));
-		for (int i = 0; i < MEDIA_BATCH; i++) {
-			iov[i].iov_base = bufs[i];
-			iov[i].iov_len = sizeof(bufs[i]);
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-			msgs[i].msg_hdr.msg_name = &addrs[i];
-			msgs[i].msg_hdr.msg_namelen = sizeof(addrs[i]);
-		}
+		for (int i = 0; i < MEDIA_BATCH; i++)
+			rx->msgs[i].msg_hdr.msg_namelen = sizeof(rx->addrs[i]);
 
-		n = recvmmsg(l->fd, msgs, MEDIA_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(l->fd, rx->msgs, MEDIA_BATCH, MSG_DONTWAIT, NULL);
 		for (int i = 0; i < n; i++) {
+			const struct msghdr *h = &rx->msgs[i].msg_hdr;
 			struct sa src;
 
 			memset(&src, 0, sizeof(src));
-			memcpy(&src.u, &addrs[i], msgs[i].msg_hdr.msg_namelen);
-			src.len = msgs[i].msg_hdr.msg_namelen;
-			pkt_handle(w, l, bufs[i], msgs[i].msg_len, &src, now);
+			memcpy(&src.u, &rx->addrs[i], h->msg_namelen);
+			src.len = h->msg_namelen;
+			pkt_handle(w, l, rx->bufs[i], rx->msgs[i].msg_len, &src,
+				   now);
 		}
 	} while (n == MEDIA_BATCH);
 
