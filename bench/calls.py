@@ -187,13 +187,21 @@ def setup_bench(args):
                     '-l', str(rate * 3), '-timeout', f'{args.seconds + 30}s',
                     '-trace_stat', '-stf', f'{name}.csv', '-fd', '1',
                     f'127.0.0.1:{SIP}'], tmp, name)
-        uac.wait(args.seconds + 60)
+        try:
+            uac.wait(args.seconds + 60)
+        except subprocess.TimeoutExpired:  # saturated: stop, count
+            uac.send_signal(signal.SIGUSR1)  # SIPp: no new calls, finish
+            try:
+                uac.wait(40)
+            except subprocess.TimeoutExpired:
+                uac.kill()
+                uac.wait()
         wall = time.monotonic() - t0
         ok, failed, resp = stats_of(tmp, name)
         cpu = 100.0 * (srv.cpu() - cpu0) / wall
         print(f'{rate:>7} {ok + failed:>7} {failed:>7} {resp:>13} '
               f'{cpu:>6.1f} {srv.rss_kib():>8}', flush=True)
-        wait_for(lambda: srv.status()['calls'] == '0', 10, 'calls to end')
+        wait_for(lambda: srv.status()['calls'] == '0', 40, 'calls to end')
     uas.kill()
     srv.stop()
     print(f'logs: {tmp}')

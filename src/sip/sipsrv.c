@@ -178,6 +178,11 @@ static int transports_add(struct sip *sip, const struct cfg *conf)
 		return err;
 	}
 
+	err = sipsrv_udp_rcvbuf(&laddr);
+	if (err)
+		log_warn("sip", "UDP %J: receive buffer left as is: %m", &laddr,
+			 err);
+
 	err = sip_transp_add(sip, SIP_TRANSP_TCP, &laddr);
 	if (err) {
 		log_error("sip", "cannot listen on TCP %J: %m", &laddr, err);

@@ -7,6 +7,7 @@ struct cfg;
 struct reg;
 
 struct sip;
+struct sa;
 struct sip_msg;
 
 int sipsrv_alloc(struct sipsrv **srvp, const struct cfg *conf);
@@ -15,4 +16,5 @@ void sipsrv_refuse(struct sip *sip, const struct sip_msg *msg,
 		   const char *hdrs, const char *fmt, ...);
 struct sip *sipsrv_sip(const struct sipsrv *srv);
 int sipsrv_listen(struct sipsrv *srv);
+int sipsrv_udp_rcvbuf(const struct sa *laddr);
 void sipsrv_reg_set(struct sipsrv *srv, struct reg *reg);

@@ -42,3 +42,25 @@ json_t *tsrv_event_new(const char *name);
 char *tsrv_event_line(json_t *ev, uint64_t seq, size_t *lenp);
 const char *tsrv_mode_name(enum tsrv_mode mode);
 int tsrv_mode_parse(enum tsrv_mode *modep, const char *name);
+
+/* attr.c: the attributes each request carries (A_ required, O_ optional) */
+enum tsrv_attr {
+	A_THISDN = 1 << 0,
+	A_CONNID = 1 << 1,
+	A_OTHERDN = 1 << 2,
+	A_CONSULT = 1 << 3, /**< ConsultConnID */
+	A_APPNAME = 1 << 4,
+	O_PASSWORD = 1 << 5,
+	O_MODE = 1 << 6,  /**< RegisterMode */
+	O_EXT = 1 << 7,	  /**< Extensions */
+	O_UDATA = 1 << 8, /**< UserData */
+};
+
+struct tsrv_spec {
+	const char *name;
+	unsigned attrs;
+};
+
+const struct tsrv_spec *tsrv_spec_find(const char *name);
+int tsrv_attrs_check(const struct tsrv_req *req, const struct tsrv_spec *sp,
+		     char *why, size_t sz);

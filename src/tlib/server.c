@@ -221,14 +221,8 @@ static void register_address(struct tsrv *s, struct tsrv_session *ss,
 	struct tsrv_reg *r;
 	json_t *ev;
 
-	if (!req->this_dn)
-		return error(s, ss, req, TERR_INVALID_ATTR,
-			     "TRegisterAddress needs ThisDN (a string)");
-	if (v && (!json_is_string(v) ||
-		  tsrv_mode_parse(&mode, json_string_value(v))))
-		return error(s, ss, req, TERR_INVALID_ATTR,
-			     "RegisterMode must be ModeShare, ModePrivate or "
-			     "ModeMonitor");
+	if (v)
+		(void)tsrv_mode_parse(&mode, json_string_value(v));
 
 	dn = cfg_dn_find(s->cfg, req->this_dn);
 	if (!dn)
@@ -265,13 +259,7 @@ static void register_address(struct tsrv *s, struct tsrv_session *ss,
 static void unregister_address(struct tsrv *s, struct tsrv_session *ss,
 			       const struct tsrv_req *req)
 {
-	struct tsrv_reg *r;
-
-	if (!req->this_dn)
-		return error(s, ss, req, TERR_INVALID_ATTR,
-			     "TUnregisterAddress needs ThisDN (a string)");
-
-	r = reg_of(ss, req->this_dn);
+	struct tsrv_reg *r = reg_of(ss, req->this_dn);
 	if (!r)
 		return error(s, ss, req, TERR_NOT_REGISTERED,
 			     "DN %s is not registered by this client",
@@ -290,9 +278,6 @@ static void open_server(struct tsrv *s, struct tsrv_session *ss,
 	const char *want = s->cfg->client_password;
 	json_t *ev;
 
-	if (!json_is_string(app) || !json_string_length(app))
-		return error(s, ss, req, TERR_INVALID_ATTR,
-			     "TOpenServer needs ApplicationName (a string)");
 	if (want && want[0] &&
 	    (!json_is_string(pw) || strcmp(json_string_value(pw), want))) {
 		error(s, ss, req, TERR_NOT_REGISTERED,
@@ -312,38 +297,21 @@ static void open_server(struct tsrv *s, struct tsrv_session *ss,
 }
 
 
-/* ConnID: a string of 16 hex digits, as the server sends them */
-static int connid_get(const struct tsrv_req *req, uint64_t *connidp)
+/* ConnID, already checked to be 16 hex digits (attr.c) */
+static uint64_t connid_of(const struct tsrv_req *req)
 {
-	const json_t *v = json_object_get(req->obj, "ConnID");
-	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
 	struct pl pl;
 
-	if (!s || strlen(s) != 16 || strspn(s, "0123456789abcdefABCDEF") != 16)
-		return EINVAL;
-
-	pl_set_str(&pl, s);
-	*connidp = pl_x64(&pl);
-	return 0;
+	pl_set_str(&pl, json_string_value(json_object_get(req->obj, "ConnID")));
+	return pl_x64(&pl);
 }
 
-/* Extensions.music of THoldCall: what the other party hears */
-static int music_get(const struct tsrv_req *req, const char **musicp)
+/* Extensions.music, already checked to be a string if there (attr.c) */
+static const char *music_of(const struct tsrv_req *req)
 {
 	const json_t *ext = json_object_get(req->obj, "Extensions");
-	const json_t *v;
 
-	*musicp = NULL;
-	if (!ext)
-		return 0;
-	if (!json_is_object(ext))
-		return EINVAL;
-
-	v = json_object_get(ext, "music");
-	if (v && !json_is_string(v))
-		return EINVAL;
-	*musicp = v ? json_string_value(v) : NULL;
-	return 0;
+	return json_string_value(json_object_get(ext, "music"));
 }
 
 static void call_op_error(struct tsrv *s, struct tsrv_session *ss,
@@ -384,19 +352,11 @@ static void call_op(struct tsrv *s, struct tsrv_session *ss,
 {
 	const json_t *cid = json_object_get(req->obj, "ConnID");
 	bool release = 0 == strcmp(req->name, "TReleaseCall");
-	const char *music = NULL;
+	const char *music = music_of(req);
+	uint64_t connid = connid_of(req);
 	char why[256] = "";
-	uint64_t connid;
 	int err;
 
-	if (connid_get(req, &connid))
-		return error(s, ss, req, TERR_INVALID_ATTR,
-			     "%s needs ConnID, a string of 16 hex digits",
-			     req->name);
-	if (music_get(req, &music))
-		return error(s, ss, req, TERR_INVALID_ATTR,
-			     "Extensions must be an object, and its music a "
-			     "string");
 	if (!s->calls.release || !s->calls.hold)
 		return error(s, ss, req, TERR_INTERNAL, "no call control");
 
@@ -454,15 +414,11 @@ static void query_call(struct tsrv *s, struct tsrv_session *ss,
 	const struct call_model *m =
 		s->calls.model ? s->calls.model(s->calls.arg) : NULL;
 	const json_t *cid = json_object_get(req->obj, "ConnID");
-	uint64_t connid;
+	uint64_t connid = connid_of(req);
 	uint32_t party;
 	json_t *ev, *parties;
 	int err;
 
-	if (connid_get(req, &connid))
-		return error(s, ss, req, TERR_INVALID_ATTR,
-			     "TQueryCall needs ConnID, a string of 16 hex "
-			     "digits");
 	err = call_party_find(m, connid, req->this_dn, &party);
 	if (err)
 		return call_op_error(s, ss, req, err, json_string_value(cid),
@@ -488,14 +444,10 @@ static void answer_call(struct tsrv *s, struct tsrv_session *ss,
 			const struct tsrv_req *req)
 {
 	const json_t *cid = json_object_get(req->obj, "ConnID");
+	uint64_t connid = connid_of(req);
 	struct answer *a;
-	uint64_t connid;
 	int err;
 
-	if (connid_get(req, &connid))
-		return error(s, ss, req, TERR_INVALID_ATTR,
-			     "TAnswerCall needs ConnID, a string of 16 hex "
-			     "digits");
 	if (!s->calls.answer)
 		return error(s, ss, req, TERR_INTERNAL, "no call control");
 
@@ -555,9 +507,6 @@ static void make_call(struct tsrv *s, struct tsrv_session *ss,
 	char why[256] = "";
 	int err;
 
-	if (!json_is_string(other) || !json_string_length(other))
-		return error(s, ss, req, TERR_INVALID_ATTR,
-			     "TMakeCall needs OtherDN (a string)");
 	if (!s->calls.make)
 		return error(s, ss, req, TERR_INTERNAL, "no call control");
 
@@ -614,12 +563,7 @@ static int call_req_find(const char *name)
 static void call_request(struct tsrv *s, struct tsrv_session *ss,
 			 const struct tsrv_req *req, int i)
 {
-	const struct tsrv_reg *r;
-
-	if (!req->this_dn)
-		return error(s, ss, req, TERR_INVALID_ATTR,
-			     "%s needs ThisDN (a string)", req->name);
-	r = reg_of(ss, req->this_dn);
+	const struct tsrv_reg *r = reg_of(ss, req->this_dn);
 	if (!r)
 		return error(s, ss, req, TERR_NOT_REGISTERED,
 			     "DN %s is not registered by this client",
@@ -640,21 +584,27 @@ static void call_request(struct tsrv *s, struct tsrv_session *ss,
 static void dispatch(struct tsrv *s, struct tsrv_session *ss,
 		     const struct tsrv_req *req)
 {
+	const struct tsrv_spec *sp = tsrv_spec_find(req->name);
+	bool open = 0 == strcmp(req->name, "TOpenServer");
+	char why[256];
 	int i;
 
-	if (!ss->opened) {
-		bool open = 0 == strcmp(req->name, "TOpenServer");
-
-		if (open)
-			return open_server(s, ss, req);
+	if (!ss->opened && !open) {
 		error(s, ss, req, TERR_NOT_REGISTERED,
 		      "the first request must be TOpenServer, not %s",
 		      req->name);
 		ss->dead = true;
 		return;
 	}
+	if (!sp)
+		return error(s, ss, req, TERR_INVALID_ATTR,
+			     "unknown request \"%s\"", req->name);
+	if (tsrv_attrs_check(req, sp, why, sizeof(why)))
+		return error(s, ss, req, TERR_INVALID_ATTR, "%s", why);
 
-	if (0 == strcmp(req->name, "TRegisterAddress"))
+	if (!ss->opened)
+		open_server(s, ss, req);
+	else if (0 == strcmp(req->name, "TRegisterAddress"))
 		register_address(s, ss, req);
 	else if (0 == strcmp(req->name, "TUnregisterAddress"))
 		unregister_address(s, ss, req);
@@ -662,9 +612,6 @@ static void dispatch(struct tsrv *s, struct tsrv_session *ss,
 		error(s, ss, req, TERR_IN_SAME_STATE, "already open");
 	else if ((i = call_req_find(req->name)) >= 0)
 		call_request(s, ss, req, i);
-	else
-		error(s, ss, req, TERR_INVALID_ATTR, "unknown request \"%s\"",
-		      req->name);
 }
 
 static void line_h(struct tsrv_session *ss, const char *line, size_t len,
