@@ -17,7 +17,13 @@ static void party_destructor(void *arg)
 
 	hash_unlink(&p->he);
 	list_unlink(&p->le);
+	if (p->rides)
+		p->rides->rider = NULL;
+	if (p->rider)
+		p->rider->rides = NULL;
 	mem_deref(p->name);
+	mem_deref(p->alias);
+	mem_deref(p->inviter);
 	mem_deref(p->trunk);
 	mem_deref(p->location);
 	mem_deref(p->music);
@@ -28,6 +34,10 @@ static void call_destructor(void *arg)
 	struct call *call = arg;
 
 	hash_unlink(&call->he);
+	if (call->main)
+		call->main->consult = NULL;
+	if (call->consult)
+		call->consult->main = NULL;
 	list_flush(&call->partyl);
 	mem_deref(call->ani);
 	mem_deref(call->dnis);
@@ -143,6 +153,7 @@ struct party *party_create(struct call *call, const struct call_endpoint *ep,
 
 	p->m = m;
 	p->id = m->next_party++;
+	p->leg = p->id;
 	p->call = call;
 	p->state = state;
 	p->role = role;
@@ -158,6 +169,10 @@ struct party *party_create(struct call *call, const struct call_endpoint *ep,
 
 	hash_append(m->parties, p->id, &p->he, p);
 	list_append(&call->partyl, &p->le, p);
+	if (party_alias_set(p)) {
+		mem_deref(p);
+		return NULL;
+	}
 	++m->nparties;
 
 	return p;
@@ -222,6 +237,107 @@ struct party *party_other(const struct party *p)
 	}
 
 	return other;
+}
+
+/** The party in control of a leg: the consult party riding it, if any */
+struct party *party_of_leg(const struct call_model *m, uint32_t leg)
+{
+	struct party *p = party_find(m, leg);
+
+	return p && p->rider ? p->rider : p;
+}
+
+bool party_joined(const struct party *p)
+{
+	return p->state == PARTY_ESTABLISHED || p->state == PARTY_HELD ||
+	       p->state == PARTY_LISTEN_DISCONNECTED;
+}
+
+/** Parties of the call: all that are not gone, or the joined ones */
+uint32_t call_count(const struct call *call, bool joined)
+{
+	uint32_t n = 0;
+
+	for (struct le *le = call->partyl.head; le; le = le->next) {
+		const struct party *p = le->data;
+
+		if (p->state != PARTY_RELEASED && (!joined || party_joined(p)))
+			++n;
+	}
+
+	return n;
+}
+
+/** CallState of party events: a conference from three joined parties */
+const char *call_state_of(const struct call *call)
+{
+	return call_count(call, true) >= 3 ? "Conferenced" : "Ok";
+}
+
+struct party *party_by_alias(const struct call *call, const char *alias)
+{
+	for (struct le *le = call->partyl.head; le; le = le->next) {
+		struct party *p = le->data;
+
+		if (p->state != PARTY_RELEASED && p->alias &&
+		    0 == strcmp(p->alias, alias))
+			return p;
+	}
+
+	return NULL;
+}
+
+/**
+ * The party's alias (call-model.md): its DN, or for an external party its
+ * number, with "-2", "-3", ... when another party of the call has it
+ */
+int party_alias_set(struct party *p)
+{
+	char *alias = NULL;
+	int err = 0;
+
+	p->alias = mem_deref(p->alias);
+	for (unsigned n = 1; n <= CALL_MAX_PARTIES + 1 && !err; n++) {
+		err = n == 1 ? str_dup(&alias, p->name)
+			     : re_sdprintf(&alias, "%s-%u", p->name, n);
+		if (!err && !party_by_alias(p->call, alias)) {
+			p->alias = alias;
+			return 0;
+		}
+		alias = mem_deref(alias);
+	}
+
+	return err ? err : EEXIST;
+}
+
+/** The party goes over to another call, last in its join order */
+void party_move(struct party *p, struct call *to)
+{
+	list_unlink(&p->le);
+	p->call = to;
+	list_append(&to->partyl, &p->le, p);
+	(void)party_alias_set(p); /* keeps the old one when out of memory */
+}
+
+const struct call *call_main(const struct call *call)
+{
+	return call ? call->main : NULL;
+}
+
+/** The leg a party rides (its own id, or the consult initiator's), 0 */
+uint32_t call_party_leg(const struct call_model *m, uint32_t party)
+{
+	const struct party *p = party_find(m, party);
+
+	return p ? p->leg : 0;
+}
+
+/** The party in control of a leg (for what its phone does), or 0 */
+uint32_t call_leg_party(const struct call_model *m, uint32_t leg)
+{
+	const struct party *p = party_of_leg(m, leg);
+
+	return p ? p->id : 0;
 }
 
 uint64_t call_connid(const struct call *call)
@@ -289,7 +405,7 @@ int call_party_find(const struct call_model *m, uint64_t connid, const char *dn,
 static void info_of(struct call_party_info *pi, const struct party *p)
 {
 	pi->call = p->call;
-	pi->name = p->name;
+	pi->name = p->alias;
 	pi->location = p->location;
 	pi->state = p->state;
 	pi->external = p->external;

@@ -42,6 +42,10 @@ struct call_endpoint {
 
 /* Outputs */
 
+enum {
+	CALL_MAX_PARTIES = 32, /**< parties of one call, ringing ones too */
+};
+
 enum call_leg_op {
 	CALL_LEG_ALERT = 0, /**< start the party's dialog (INVITE) */
 	CALL_LEG_PROGRESS,  /**< tell the caller the callee rings (180/183) */
@@ -52,7 +56,7 @@ enum call_leg_op {
 
 struct call_leg_cmd {
 	enum call_leg_op op;
-	uint32_t party;	    /**< party id */
+	uint32_t party;	    /**< the party's leg (its SIP dialog) */
 	const char *target; /**< ALERT: name to call */
 	const char *from;   /**< ALERT: name of the calling party */
 	bool external;	    /**< ALERT: through trunk */
@@ -71,8 +75,8 @@ enum call_source {
 
 /** What one party hears and whether it is heard */
 struct call_media_cmd {
-	uint32_t party;
-	uint64_t connid; /**< the call (one mix per call) */
+	uint32_t party;	 /**< the party's leg (its media leg) */
+	uint64_t connid; /**< the call whose mix the leg is in */
 	bool talk;	 /**< its voice is in the call's mix */
 	bool listen;	 /**< it gets the mix minus its own voice */
 	enum call_source source;
@@ -87,6 +91,11 @@ enum call_event_type {
 	CALL_EV_RELEASED,
 	CALL_EV_HELD,
 	CALL_EV_RETRIEVED,
+	CALL_EV_PARTY_ADDED,
+	CALL_EV_PARTY_CHANGED,
+	CALL_EV_PARTY_DELETED,
+	CALL_EV_PARTIES,    /**< the LCTParty snapshot (EventUserEvent) */
+	CALL_EV_ADD_FAILED, /**< to a requester: its party never joined */
 };
 
 /** A CTI event for one Extension DN (ThisDN) */
@@ -97,8 +106,12 @@ struct call_event {
 	const char *this_role;
 	const char *other_dn; /**< NULL when none */
 	const char *other_role;
+	const char *third_dn; /**< ThirdPartyDN, NULL when none */
+	const char *third_role;
+	const char *call_state; /**< CallState, NULL when not sent */
+	uint64_t prev_connid;	/**< PARTY_CHANGED: PreviousConnID */
 	const char *ani, *dnis;
-	uint16_t cause; /**< RELEASED: SIP status that ended it, 0 */
+	uint16_t cause; /**< RELEASED, ADD_FAILED: SIP status, 0 */
 };
 
 struct call_env {
@@ -135,6 +148,21 @@ int call_party_hangup(struct call_model *m, uint32_t party);
 int call_party_hold(struct call_model *m, uint32_t party, bool hold,
 		    const char *music);
 
+/* Inputs from CTI requests (party: as call_party_find found it) */
+
+int call_party_release(struct call_model *m, uint32_t party);
+int call_initiate_conference(struct call_model *m, uint32_t party,
+			     const struct call_endpoint *b, uint64_t *consultp,
+			     char *why, size_t sz);
+int call_complete_conference(struct call_model *m, uint32_t party,
+			     uint64_t consult, char *why, size_t sz);
+int call_reconnect(struct call_model *m, uint32_t party, uint64_t consult,
+		   char *why, size_t sz);
+int call_single_step(struct call_model *m, uint32_t party,
+		     const struct call_endpoint *b, char *why, size_t sz);
+int call_delete_party(struct call_model *m, uint32_t party, const char *alias,
+		      char *why, size_t sz);
+
 /* Queries */
 
 const struct call *call_find(const struct call_model *m, uint64_t connid);
@@ -144,6 +172,9 @@ const char *call_uuid(const struct call *call);
 enum call_type call_type(const struct call *call);
 const char *call_type_name(enum call_type type);
 const char *call_party_state_name(enum call_party_state state);
+const struct call *call_main(const struct call *call);
+uint32_t call_party_leg(const struct call_model *m, uint32_t party);
+uint32_t call_leg_party(const struct call_model *m, uint32_t leg);
 int call_party_state(const struct call_model *m, uint32_t party,
 		     enum call_party_state *statep);
 int call_party_find(const struct call_model *m, uint64_t connid, const char *dn,

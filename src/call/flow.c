@@ -15,36 +15,6 @@
 static const char ROLE_ORIG[] = "Origination";
 static const char ROLE_DEST[] = "Destination";
 
-static void leg(struct call_model *m, enum call_leg_op op,
-		const struct party *p, uint16_t scode, bool early)
-{
-	struct call_leg_cmd cmd;
-
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.op = op;
-	cmd.party = p->id;
-	cmd.scode = scode;
-	cmd.early_media = early;
-	call_leg_emit(m, &cmd);
-}
-
-static void alert(struct call_model *m, const struct party *p,
-		  const struct party *from)
-{
-	struct call_leg_cmd cmd;
-
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.op = CALL_LEG_ALERT;
-	cmd.auto_answer = p->make;
-	cmd.party = p->id;
-	cmd.target = p->name;
-	cmd.external = p->external;
-	cmd.trunk = p->trunk;
-	cmd.from = from->name;
-	call_leg_emit(m, &cmd);
-}
-
-
 /**
  * A party calls another: the caller's dialog exists, the callee's is to
  * be started (CALL_LEG_ALERT)
@@ -76,7 +46,7 @@ int call_originate(struct call_model *m, uint32_t *callerp, uint32_t *calleep,
 	if (calleep)
 		*calleep = b->id;
 
-	alert(m, b, a);
+	call_alert(m, b, a);
 	call_event_emit(a, CALL_EV_DIALING, b, 0);
 
 	call_media_update(call);
@@ -116,7 +86,7 @@ int call_make(struct call_model *m, uint32_t *ap, uint32_t *bp,
 	if (bp)
 		*bp = pb->id;
 
-	alert(m, pa, pb);
+	call_alert(m, pa, pb);
 	call_event_emit(pa, CALL_EV_DIALING, pb, 0);
 	call_media_update(call);
 	return 0;
@@ -129,25 +99,27 @@ static int picked_up(struct call_model *m, struct party *a)
 
 	a->picked_up = true;
 	if (b)
-		alert(m, b, a);
+		call_alert(m, b, a);
 	return 0;
 }
 
 /** The callee rings (180) or sends early media (183 with SDP) */
 int call_party_progress(struct call_model *m, uint32_t party, bool early_media)
 {
-	struct party *b = party_find(m, party);
+	struct party *b = party_of_leg(m, party);
 	struct party *a;
 
 	if (!b)
 		return ENOENT;
 	if (b->state != PARTY_RINGING)
 		return EPROTO;
+	if (b->invited)
+		return call_invitee_rings(b);
 
 	a = party_other(b);
 	if (a && a->state == PARTY_DIALING && !a->make)
-		leg(m, CALL_LEG_PROGRESS, a, early_media ? 183 : 180,
-		    early_media);
+		call_leg(m, CALL_LEG_PROGRESS, a, early_media ? 183 : 180,
+			 early_media);
 
 	if (!b->rang) {
 		b->rang = true;
@@ -165,7 +137,7 @@ int call_party_progress(struct call_model *m, uint32_t party, bool early_media)
 /** The callee answered (200): the caller is answered too */
 int call_party_answered(struct call_model *m, uint32_t party)
 {
-	struct party *b = party_find(m, party);
+	struct party *b = party_of_leg(m, party);
 	struct party *a;
 
 	if (!b)
@@ -174,6 +146,8 @@ int call_party_answered(struct call_model *m, uint32_t party)
 		return picked_up(m, b);
 	if (b->state != PARTY_RINGING)
 		return EPROTO;
+	if (b->invited)
+		return call_invitee_joins(b);
 
 	a = party_other(b);
 	b->state = PARTY_ESTABLISHED;
@@ -181,21 +155,48 @@ int call_party_answered(struct call_model *m, uint32_t party)
 	if (a && a->state == PARTY_DIALING) {
 		a->state = PARTY_ESTABLISHED;
 		if (!a->make)
-			leg(m, CALL_LEG_ANSWER, a, 200, false);
+			call_leg(m, CALL_LEG_ANSWER, a, 200, false);
 	}
 
 	call_event_emit(b, CALL_EV_ESTABLISHED, a, 0);
 	if (a)
 		call_event_emit(a, CALL_EV_ESTABLISHED, b, 0);
 	call_media_update(b->call);
+	call_parties_emit(b->call);
 
 	return 0;
 }
 
+/* A party is gone from the model: its leg's media goes with it, unless
+ * the leg lives on with the party that rides it, or the one it rode */
+void call_party_gone(struct party *p)
+{
+	struct party *base = p->rides, *rider = p->rider;
+	struct call_model *m = p->m;
+	uint32_t id = p->id;
+
+	if (!base && !rider)
+		call_media_remove(p);
+
+	p->state = PARTY_RELEASED;
+	mem_deref(p); /* unlinks rider and base */
+
+	/* the consult party keeps the leg, and the id its phone reports */
+	if (rider) {
+		hash_unlink(&rider->he);
+		rider->id = id;
+		hash_append(m->parties, id, &rider->he, rider);
+	}
+	if (base) {
+		base->media_sent = false; /* it has the leg back */
+		call_media_update(base->call);
+	}
+}
+
 /* Every party of the call gets EventReleased, the one who ended it first
  * (a callee never alerted gets none); then the call goes */
-static void call_release(struct call *call, const struct party *first,
-			 uint16_t cause)
+void call_release(struct call *call, const struct party *first,
+		  uint16_t cause)
 {
 	struct le *le;
 
@@ -213,17 +214,30 @@ static void call_release(struct call *call, const struct party *first,
 		call_event_emit(p, CALL_EV_RELEASED, party_other(p), cause);
 	}
 
-
-	for (le = call->partyl.head; le; le = le->next)
-		call_media_remove(le->data);
+	while ((le = call->partyl.head))
+		call_party_gone(le->data);
 
 	mem_deref(call);
+}
+
+/* A single-step invitee that failed: it never joined, nobody else saw it */
+void call_invitee_failed(struct party *b, uint16_t scode)
+{
+	struct party *by = b->inviter ? party_by_alias(b->call, b->inviter)
+				      : NULL;
+	struct call_ev_more x = {.other_dn = b->alias, .cause = scode};
+
+	if (b->rang)
+		call_event_emit(b, CALL_EV_RELEASED, by, scode);
+	if (by)
+		call_event_emit_more(by, CALL_EV_ADD_FAILED, &x);
+	call_party_gone(b);
 }
 
 /** The callee's dialog failed before answer (4xx-6xx, or no answer) */
 int call_party_failed(struct call_model *m, uint32_t party, uint16_t scode)
 {
-	struct party *b = party_find(m, party);
+	struct party *b = party_of_leg(m, party);
 	struct party *a;
 
 	if (!b)
@@ -236,32 +250,77 @@ int call_party_failed(struct call_model *m, uint32_t party, uint16_t scode)
 	}
 	if (b->state != PARTY_RINGING)
 		return EPROTO;
+	if (b->invited) {
+		call_invitee_failed(b, scode);
+		return 0;
+	}
 
 	a = party_other(b);
 	if (a && a->state == PARTY_DIALING)
-		leg(m, a->make ? CALL_LEG_HANGUP : CALL_LEG_REJECT, a, scode,
-		    false);
+		call_leg(m, a->make ? CALL_LEG_HANGUP : CALL_LEG_REJECT, a,
+			 scode, false);
 
 	call_release(b->call, a, scode);
 	return 0;
+}
+
+/**
+ * A party leaves its call (its phone hung up, or it was released).
+ * In a call of two, the call ends; in a conference, the others get
+ * EventPartyDeleted and the call goes on, or ends when one is left.
+ *
+ * @param by Who caused it (ThirdPartyDN); NULL: the party itself
+ */
+void call_leave(struct party *p, const char *by)
+{
+	struct call *call = p->call;
+	struct party *other;
+
+	if (call_count(call, false) <= 2) {
+		other = party_other(p);
+		if (other)
+			call_leg(p->m, CALL_LEG_HANGUP, other, 0, false);
+		call_release(call, p, 0);
+		return;
+	}
+
+	call_conference_leave(p, by);
 }
 
 /** A party's dialog ended from its side (BYE, CANCEL, timeout) */
 int call_party_hangup(struct call_model *m, uint32_t party)
 {
 	struct party *p = party_find(m, party);
-	struct party *other;
 
 	if (!p)
 		return ENOENT;
 	if (p->state == PARTY_RELEASED)
 		return EPROTO;
 
-	other = party_other(p);
-	if (other)
-		leg(m, CALL_LEG_HANGUP, other, 0, false);
+	/* its phone is gone: the consult call it was in goes on without it */
+	if (p->rider)
+		call_leave(p->rider, NULL);
 
-	call_release(p->call, p, 0);
+	call_leave(p, NULL);
+	return 0;
+}
+
+/**
+ * TReleaseCall: the party leaves this call. Its phone is hung up unless
+ * the leg lives on in the other call of a consultation.
+ */
+int call_party_release(struct call_model *m, uint32_t party)
+{
+	struct party *p = party_find(m, party);
+
+	if (!p)
+		return ENOENT;
+	if (p->state == PARTY_RELEASED)
+		return EPROTO;
+
+	if (!p->rider)
+		call_leg(m, CALL_LEG_HANGUP, p, 0, false);
+	call_leave(p, NULL);
 	return 0;
 }
 
@@ -291,5 +350,6 @@ int call_party_hold(struct call_model *m, uint32_t party, bool hold,
 	call_event_emit(p, hold ? CALL_EV_HELD : CALL_EV_RETRIEVED,
 			party_other(p), 0);
 	call_media_update(p->call);
+	call_parties_emit(p->call);
 	return 0;
 }

@@ -10,7 +10,8 @@
  *   the music of the one who held (the caller on hold hears music);
  * - music is silence for a party whose trunk has sip-enable-moh = false;
  * - before answer nothing is sent, unless the callee sends early media,
- *   which the caller then hears.
+ *   which the caller then hears;
+ * - a leg shared in a consultation is driven by the consult party alone.
  */
 #include <string.h>
 #include <re.h>
@@ -58,7 +59,7 @@ static void compute(struct call_media_cmd *cmd, const struct party *p)
 	const struct party *held;
 
 	memset(cmd, 0, sizeof(*cmd));
-	cmd->party = p->id;
+	cmd->party = p->leg;
 	cmd->connid = p->call->connid;
 
 	switch (p->state) {
@@ -106,7 +107,8 @@ void call_media_update(struct call *call)
 		struct party *p = le->data;
 		struct call_media_cmd cmd;
 
-		if (p->state == PARTY_RELEASED)
+		/* a consult party rides this one's leg and speaks for it */
+		if (p->state == PARTY_RELEASED || p->rider)
 			continue;
 
 		compute(&cmd, p);
@@ -125,7 +127,7 @@ void call_media_remove(struct party *p)
 	struct call_media_cmd cmd;
 
 	memset(&cmd, 0, sizeof(cmd));
-	cmd.party = p->id;
+	cmd.party = p->leg;
 	cmd.connid = p->call->connid;
 	cmd.remove = true;
 	p->m->env.media(&cmd, p->m->env.arg);

@@ -23,6 +23,8 @@ struct call {
 	bool early_media;   /**< the callee's early media reaches the caller */
 	char *ani;
 	char *dnis;
+	struct call *main;    /**< a consult call: the call it consults from */
+	struct call *consult; /**< a main call: its consult call */
 };
 
 struct party {
@@ -32,6 +34,12 @@ struct party {
 	uint32_t id;
 	struct call *call;
 	char *name;
+	char *alias; /**< name, made unique within the call */
+	uint32_t leg;		 /**< the dialog and media leg it rides */
+	struct party *rides; /**< consult: the initiator's main party */
+	struct party *rider; /**< the consult party riding this one's leg */
+	char *inviter;	     /**< single-step invitee: who added it */
+	bool invited;	     /**< joins an existing call when it answers */
 	bool external;
 	char *trunk;
 	char *location;
@@ -51,10 +59,45 @@ struct party *party_create(struct call *call, const struct call_endpoint *ep,
 			   enum call_party_state state, const char *role);
 struct party *party_find(const struct call_model *m, uint32_t id);
 struct party *party_other(const struct party *p);
+struct party *party_of_leg(const struct call_model *m, uint32_t leg);
+struct party *party_by_alias(const struct call *call, const char *alias);
+int party_alias_set(struct party *p);
+void party_move(struct party *p, struct call *to);
+bool party_joined(const struct party *p);
+uint32_t call_count(const struct call *call, bool joined);
+const char *call_state_of(const struct call *call);
+
+void call_alert(struct call_model *m, const struct party *p,
+		const struct party *from);
+void call_leg(struct call_model *m, enum call_leg_op op, const struct party *p,
+	      uint16_t scode, bool early);
+void call_release(struct call *call, const struct party *first,
+		  uint16_t cause);
+void call_leave(struct party *p, const char *by);
+void call_party_gone(struct party *p);
+void call_invitee_failed(struct party *b, uint16_t scode);
+void call_parties_emit(struct call *call);
+
+/* conf.c */
+int call_invitee_rings(struct party *b);
+int call_invitee_joins(struct party *b);
+void call_conference_leave(struct party *p, const char *by);
 
 void call_media_update(struct call *call);
 void call_media_remove(struct party *p);
 
 void call_event_emit(const struct party *to, enum call_event_type type,
 		     const struct party *other, uint16_t cause);
+
+/** The attributes of an event beyond ThisDN, as the sender sets them */
+struct call_ev_more {
+	const char *other_dn, *other_role;
+	const char *third_dn, *third_role;
+	const char *call_state;
+	uint64_t prev_connid;
+	uint16_t cause;
+};
+
+void call_event_emit_more(const struct party *to, enum call_event_type type,
+			  const struct call_ev_more *x);
 void call_leg_emit(struct call_model *m, const struct call_leg_cmd *cmd);

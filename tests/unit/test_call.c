@@ -15,7 +15,8 @@
 #include <re.h>
 #include "call/call.h"
 
-static char out[4096];
+static char out[8192];
+static const struct call_model *call_model_of_test;
 
 static void add(const char *fmt, ...)
 {
@@ -47,30 +48,80 @@ static void media_h(const struct call_media_cmd *cmd, void *arg)
 	static const char *const src[] = {"none", "mix", "music", "silence"};
 	(void)arg;
 
+	char in[24] = "";
+
+	/* the first call is 1000; any other call is named */
+	if (cmd->connid != 0x1000)
+		snprintf(in, sizeof(in), "@%llx",
+			 (unsigned long long)cmd->connid);
 	if (cmd->remove)
-		add("media p%u remove", cmd->party);
+		add("media p%u%s remove", cmd->party, in);
 	else
-		add("media p%u talk=%d listen=%d %s%s%s", cmd->party, cmd->talk,
-		    cmd->listen, src[cmd->source], cmd->music ? " " : "",
-		    cmd->music ? cmd->music : "");
+		add("media p%u%s talk=%d listen=%d %s%s%s", cmd->party, in,
+		    cmd->talk, cmd->listen, src[cmd->source],
+		    cmd->music ? " " : "", cmd->music ? cmd->music : "");
+}
+
+static void party_h(const struct call_party_info *pi, void *arg)
+{
+	char *buf = arg;
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, 256 - len, " %s%s%s", pi->name,
+		 pi->state == PARTY_ESTABLISHED ? "" : ":",
+		 pi->state == PARTY_ESTABLISHED
+			 ? ""
+			 : call_party_state_name(pi->state));
+}
+
+/* The LCTParty view: every party of the call, with a state unless plain */
+static const char *parties(const struct call *call)
+{
+	static char buf[256];
+
+	buf[0] = '\0';
+	(void)call_parties(call_model_of_test, call_connid(call), party_h, buf);
+	return buf;
 }
 
 static void event_h(const struct call_event *ev, void *arg)
 {
-	static const char *const names[] = {"Dialing",	   "Ringing",
-					    "Established", "Released",
-					    "Held",	   "Retrieved"};
-
-
-	char cause[16] = "";
+	static const char *const names[] = {
+		"Dialing",	"Ringing",	"Established",	"Released",
+		"Held",		"Retrieved",	"PartyAdded",	"PartyChanged",
+		"PartyDeleted", "Parties",	"AddFailed"};
+	char more[160] = "";
+	size_t n;
 	(void)arg;
 
-	if (ev->cause)
-		snprintf(cause, sizeof(cause), " cause=%u", ev->cause);
+	if (ev->type == CALL_EV_PARTIES) {
+		add("ev Parties %s%s", ev->this_dn, parties(ev->call));
+		return;
+	}
+	if (ev->other_dn && ev->third_dn)
+		snprintf(more, sizeof(more), "(%s)", ev->other_role);
+	if (ev->third_dn) {
+		n = strlen(more);
+		snprintf(more + n, sizeof(more) - n, " third=%s(%s)",
+			 ev->third_dn, ev->third_role);
+	}
+	if (ev->call_state) {
+		n = strlen(more);
+		snprintf(more + n, sizeof(more) - n, " state=%s",
+			 ev->call_state);
+	}
+	if (ev->prev_connid) {
+		n = strlen(more);
+		snprintf(more + n, sizeof(more) - n, " prev=%llx",
+			 (unsigned long long)ev->prev_connid);
+	}
+	if (ev->cause) {
+		n = strlen(more);
+		snprintf(more + n, sizeof(more) - n, " cause=%u", ev->cause);
+	}
 	add("ev %s %s(%s) other=%s%s", names[ev->type], ev->this_dn,
-	    ev->this_role, ev->other_dn ? ev->other_dn : "-", cause);
+	    ev->this_role, ev->other_dn ? ev->other_dn : "-", more);
 }
-
 
 static void uuid_h(char *buf, size_t sz, void *arg)
 {
@@ -82,6 +133,8 @@ static const struct call_env env = {leg_h, media_h, event_h, uuid_h, NULL};
 
 static const struct call_endpoint ext1001 = {"1001", false, NULL, "Home", true};
 static const struct call_endpoint ext1002 = {"1002", false, NULL, "Home", true};
+static const struct call_endpoint ext1003 = {"1003", false, NULL, "Home", true};
+static const struct call_endpoint ext1004 = {"1004", false, NULL, "Home", true};
 static const struct call_endpoint gw = {"5551234", true, "gw", "PSTN", false};
 
 static int setup(void **state)
@@ -92,6 +145,7 @@ static int setup(void **state)
 	out[0] = '\0';
 	assert_int_equal(0, call_model_alloc(&m, &env, 0x1000));
 	call_model_settings(m, &s);
+	call_model_of_test = m;
 	*state = m;
 	return 0;
 }
@@ -149,7 +203,9 @@ static void test_basic_call(void **state)
 	       "ev Established 1002(Destination) other=1001\n"
 	       "ev Established 1001(Origination) other=1002\n"
 	       "media p1 talk=1 listen=1 mix\n"
-	       "media p2 talk=1 listen=1 mix\n");
+	       "media p2 talk=1 listen=1 mix\n"
+	       "ev Parties 1001 1001 1002\n"
+	       "ev Parties 1002 1001 1002\n");
 
 	assert_int_equal(EPROTO, call_party_answered(m, b));
 	assert_string_equal("", out);
@@ -214,7 +270,9 @@ static void test_early_media(void **state)
 	       "ev Established 1002(Destination) other=1001\n"
 	       "ev Established 1001(Origination) other=1002\n"
 	       "media p1 talk=1 listen=1 mix\n"
-	       "media p2 talk=1 listen=1 mix\n");
+	       "media p2 talk=1 listen=1 mix\n"
+	       "ev Parties 1001 1001 1002\n"
+	       "ev Parties 1002 1001 1002\n");
 }
 
 static void test_hold_music(void **state)
@@ -231,7 +289,9 @@ static void test_hold_music(void **state)
 	assert_int_equal(0, call_party_hold(m, a, true, NULL));
 	expect("ev Held 1001(Origination) other=1002\n"
 	       "media p1 talk=0 listen=0 music /moh\n"
-	       "media p2 talk=0 listen=0 music /moh\n");
+	       "media p2 talk=0 listen=0 music /moh\n"
+	       "ev Parties 1001 1001:Held 1002\n"
+	       "ev Parties 1002 1001:Held 1002\n");
 	assert_int_equal(0, call_party_state(m, a, &st));
 	assert_int_equal(PARTY_HELD, st);
 
@@ -242,7 +302,9 @@ static void test_hold_music(void **state)
 	assert_int_equal(0, call_party_hold(m, a, false, NULL));
 	expect("ev Retrieved 1001(Origination) other=1002\n"
 	       "media p1 talk=1 listen=1 mix\n"
-	       "media p2 talk=1 listen=1 mix\n");
+	       "media p2 talk=1 listen=1 mix\n"
+	       "ev Parties 1001 1001 1002\n"
+	       "ev Parties 1002 1001 1002\n");
 }
 
 static void test_hold_no_moh_trunk(void **state)
@@ -259,7 +321,8 @@ static void test_hold_no_moh_trunk(void **state)
 	assert_int_equal(0, call_party_hold(m, a, true, NULL));
 	expect("ev Held 1001(Origination) other=5551234\n"
 	       "media p1 talk=0 listen=0 music /moh\n"
-	       "media p2 talk=0 listen=0 silence\n");
+	       "media p2 talk=0 listen=0 silence\n"
+	       "ev Parties 1001 1001:Held 5551234\n");
 }
 
 static void test_connids_unique(void **state)
@@ -273,6 +336,287 @@ static void test_connids_unique(void **state)
 					   CALL_INTERNAL));
 	assert_int_equal(0x1001, call_connid(call_of_party(m, c)));
 	assert_true(c > b);
+}
+
+/* 1001 and 1002 talking (the first time: p1 and p2 in call 1000) */
+static void connected(struct call_model *m)
+{
+	uint32_t a, b;
+
+	assert_int_equal(0, call_originate(m, &a, &b, &ext1001, &ext1002,
+					   CALL_INTERNAL));
+	assert_int_equal(0, call_party_answered(m, b));
+	out[0] = '\0';
+}
+
+static uint32_t party_of(struct call_model *m, uint64_t connid,
+			 const char *dn)
+{
+	uint32_t p = 0;
+
+	assert_int_equal(0, call_party_find(m, connid, dn, &p));
+	return p;
+}
+
+static void test_consult_conference(void **state)
+{
+	struct call_model *m = *state;
+	char why[160];
+	uint64_t c2 = 0;
+
+	connected(m);
+	/* 1001 consults 1003: 1002 hears music, 1003 rings */
+	assert_int_equal(0, call_initiate_conference(m, 1, &ext1003, &c2, why,
+						     sizeof(why)));
+	assert_int_equal(0x1001, c2);
+	expect("ev Held 1001(Origination) other=1002\n"
+	       "leg alert p4 1003\n"
+	       "ev Dialing 1001(Origination) other=1003\n"
+	       "media p2 talk=0 listen=0 music /moh\n"
+	       "media p1@1001 talk=0 listen=0 none\n"
+	       "media p4@1001 talk=0 listen=0 none\n"
+	       "ev Parties 1001 1001:Held 1002\n"
+	       "ev Parties 1002 1001:Held 1002\n");
+	assert_int_equal(0, call_party_progress(m, 4, false));
+	expect("ev Ringing 1003(Destination) other=1001\n");
+	assert_int_equal(0, call_party_answered(m, 4));
+	expect("ev Established 1003(Destination) other=1001\n"
+	       "ev Established 1001(Origination) other=1003\n"
+	       "media p1@1001 talk=1 listen=1 mix\n"
+	       "media p4@1001 talk=1 listen=1 mix\n"
+	       "ev Parties 1001 1001 1003\n"
+	       "ev Parties 1003 1001 1003\n");
+
+	/* 1001 completes: 1003 joins call 1000 */
+	assert_int_equal(0, call_complete_conference(m, 1, c2, why,
+						     sizeof(why)));
+	expect("ev Released 1001(Origination) other=-\n"
+	       "media p1 talk=1 listen=1 mix\n"
+	       "media p2 talk=1 listen=1 mix\n"
+	       "ev PartyChanged 1003(ConferenceMember) other=1001(ConferencedBy) third=1001(AddedBy) state=Conferenced prev=1001\n"
+	       "ev PartyAdded 1001(ConferenceMember) other=1003(NewParty) third=1001(AddedBy) state=Conferenced\n"
+	       "ev PartyAdded 1002(ConferenceMember) other=1003(NewParty) third=1001(AddedBy) state=Conferenced\n"
+	       "media p4 talk=1 listen=1 mix\n"
+	       "ev Parties 1001 1001 1002 1003\n"
+	       "ev Parties 1002 1001 1002 1003\n"
+	       "ev Parties 1003 1001 1002 1003\n");
+	assert_null(call_find(m, c2));
+
+	/* 1002 hangs up: two left, a plain call again */
+	assert_int_equal(0, call_party_hangup(m, 2));
+	expect("ev Released 1002(ConferenceMember) other=-\n"
+	       "ev PartyDeleted 1001(ConferenceMember) other=1002(DeletedParty) third=1002(DeletedBy) state=Ok\n"
+	       "ev PartyDeleted 1003(ConferenceMember) other=1002(DeletedParty) third=1002(DeletedBy) state=Ok\n"
+	       "media p2 remove\n"
+	       "ev Parties 1001 1001 1003\n"
+	       "ev Parties 1003 1001 1003\n");
+	/* 1003 hangs up: one left, released */
+	assert_int_equal(0, call_party_hangup(m, 4));
+	expect("leg hangup p1\n"
+	       "ev Released 1003(ConferenceMember) other=1001\n"
+	       "ev Released 1001(ConferenceMember) other=1003\n"
+	       "media p1 remove\n"
+	       "media p4 remove\n");
+	assert_int_equal(0, call_model_count(m));
+	assert_int_equal(0, call_model_parties(m));
+	(void)party_of;
+}
+
+static void test_reconnect_and_single_step(void **state)
+{
+	struct call_model *m = *state;
+	char why[160];
+	uint64_t c2 = 0;
+
+	connected(m);
+	assert_int_equal(0, call_initiate_conference(m, 1, &ext1003, &c2, why,
+						     sizeof(why)));
+	out[0] = '\0';
+	assert_int_equal(0, call_reconnect(m, 1, c2, why, sizeof(why)));
+	expect("leg hangup p4\n"
+	       "ev Released 1001(Origination) other=1003\n"
+	       "media p1 talk=0 listen=0 music /moh\n"
+	       "media p4@1001 remove\n"
+	       "ev Retrieved 1001(Origination) other=1002\n"
+	       "media p1 talk=1 listen=1 mix\n"
+	       "media p2 talk=1 listen=1 mix\n"
+	       "ev Parties 1001 1001 1002\n"
+	       "ev Parties 1002 1001 1002\n");
+	assert_int_equal(1, call_model_count(m));
+
+	assert_int_equal(0, call_single_step(m, 1, &ext1004, why,
+					     sizeof(why)));
+	expect("leg alert p5 1004\n"
+	       "media p5 talk=0 listen=0 none\n");
+	assert_int_equal(0, call_party_progress(m, 5, false));
+	expect("ev Ringing 1004(NewParty) other=1001\n");
+	assert_int_equal(0, call_party_answered(m, 5));
+	expect("ev Established 1004(ConferenceMember) other=1001(ConferencedBy) third=1001(AddedBy) state=Conferenced\n"
+	       "ev PartyAdded 1001(ConferenceMember) other=1004(NewParty) third=1001(AddedBy) state=Conferenced\n"
+	       "ev PartyAdded 1002(ConferenceMember) other=1004(NewParty) third=1001(AddedBy) state=Conferenced\n"
+	       "media p5 talk=1 listen=1 mix\n"
+	       "ev Parties 1001 1001 1002 1004\n"
+	       "ev Parties 1002 1001 1002 1004\n"
+	       "ev Parties 1004 1001 1002 1004\n");
+	assert_int_equal(0, call_delete_party(m, 1, "1002", why, sizeof(why)));
+	expect("leg hangup p2\n"
+	       "ev Released 1002(ConferenceMember) other=- third=1001(DeletedBy)\n"
+	       "ev PartyDeleted 1001(ConferenceMember) other=1002(DeletedParty) third=1001(DeletedBy) state=Ok\n"
+	       "ev PartyDeleted 1004(ConferenceMember) other=1002(DeletedParty) third=1001(DeletedBy) state=Ok\n"
+	       "media p2 remove\n"
+	       "ev Parties 1001 1001 1004\n"
+	       "ev Parties 1004 1001 1004\n");
+	assert_int_equal(0, call_party_release(m, party_of(m, 0x1000, "1004")));
+	expect("leg hangup p5\n"
+	       "leg hangup p1\n"
+	       "ev Released 1004(ConferenceMember) other=1001\n"
+	       "ev Released 1001(ConferenceMember) other=1004\n"
+	       "media p1 remove\n"
+	       "media p5 remove\n");
+}
+
+static void test_consult_hangups(void **state)
+{
+	struct call_model *m = *state;
+	char why[160];
+	uint64_t c2 = 0;
+
+	/* 1002 hangs up while 1001 consults 1003: 1001 goes on with 1003 */
+	connected(m);
+	assert_int_equal(0, call_initiate_conference(m, 1, &ext1003, &c2, why,
+						     sizeof(why)));
+	assert_int_equal(0, call_party_answered(m, 4));
+	out[0] = '\0';
+	assert_int_equal(0, call_party_hangup(m, 2));
+	expect("ev Released 1002(Destination) other=1001\n"
+	       "ev Released 1001(Origination) other=1002\n"
+	       "media p2 remove\n");
+	assert_int_equal(1, call_model_count(m));
+	/* its phone still reports under its leg: a re-INVITE holds */
+	assert_int_equal(0, call_party_hold(m, call_leg_party(m, 1), true,
+					    NULL));
+	expect("ev Held 1001(Origination) other=1003\n"
+	       "media p1@1001 talk=0 listen=0 music /moh\n"
+	       "media p4@1001 talk=0 listen=0 music /moh\n"
+	       "ev Parties 1001 1001:Held 1003\n"
+	       "ev Parties 1003 1001:Held 1003\n");
+	assert_int_equal(0, call_party_hangup(m, 1));
+	expect("leg hangup p4\n"
+	       "ev Released 1001(Origination) other=1003\n"
+	       "ev Released 1003(Destination) other=1001\n"
+	       "media p1@1001 remove\n"
+	       "media p4@1001 remove\n");
+	assert_int_equal(0, call_model_count(m));
+	assert_int_equal(0, call_model_parties(m));
+
+	/* 1001's phone hangs up while it consults: both calls end */
+	connected(m);
+	assert_int_equal(0, call_initiate_conference(m, 5, &ext1003, &c2, why,
+						     sizeof(why)));
+	out[0] = '\0';
+	assert_int_equal(0, call_party_hangup(m, 5));
+	expect("leg hangup p8\n"
+	       "ev Released 1001(Origination) other=1003\n"
+	       "media p5@1002 talk=0 listen=0 music /moh\n"
+	       "media p8@1003 remove\n"
+	       "leg hangup p6\n"
+	       "ev Released 1001(Origination) other=1002\n"
+	       "ev Released 1002(Destination) other=1001\n"
+	       "media p5@1002 remove\n"
+	       "media p6@1002 remove\n");
+	assert_int_equal(0, call_model_count(m));
+	assert_int_equal(0, call_model_parties(m));
+}
+
+static void test_conference_refusals(void **state)
+{
+	struct call_model *m = *state;
+	char why[160];
+	uint64_t c2 = 0;
+
+	connected(m);
+	assert_int_equal(EINVAL, call_initiate_conference(m, 1, &ext1002, &c2,
+							  why, sizeof(why)));
+	assert_true(why[0]);
+	assert_int_equal(EPROTO, call_delete_party(m, 1, "1002", why,
+						   sizeof(why)));
+	assert_true(why[0]);
+	assert_int_equal(EINVAL, call_single_step(m, 1, &ext1002, why,
+						  sizeof(why)));
+	assert_true(why[0]);
+	assert_int_equal(0, call_initiate_conference(m, 1, &ext1003, &c2, why,
+						     sizeof(why)));
+	out[0] = '\0';
+	assert_int_equal(EPROTO, call_initiate_conference(m, 1, &ext1004, &c2,
+							  why, sizeof(why)));
+	assert_true(why[0]);
+	assert_int_equal(EPROTO, call_complete_conference(m, 1, c2, why,
+							  sizeof(why)));
+	assert_true(why[0]);
+	assert_int_equal(ENOENT, call_complete_conference(m, 1, 0x999, why,
+							  sizeof(why)));
+	assert_true(why[0]);
+	assert_int_equal(EPROTO, call_complete_conference(m, 1, 0x1000, why,
+							  sizeof(why)));
+	assert_true(why[0]);
+	assert_int_equal(EPROTO, call_single_step(m, 1, &ext1004, why,
+						  sizeof(why)));
+	assert_true(why[0]);
+	assert_string_equal("", out); /* nothing changed */
+
+	assert_int_equal(0, call_party_answered(m, 4));
+	assert_int_equal(0, call_complete_conference(m, 1, c2, why,
+						     sizeof(why)));
+	out[0] = '\0';
+	assert_int_equal(EINVAL, call_delete_party(m, 1, "1009", why,
+						   sizeof(why)));
+	assert_true(why[0]);
+	assert_int_equal(EINVAL, call_delete_party(m, 1, "1001", why,
+						   sizeof(why)));
+	assert_true(why[0]);
+	assert_string_equal("", out);
+}
+
+static void test_conference_hold_and_fail(void **state)
+{
+	struct call_model *m = *state;
+	char why[160];
+
+	connected(m);
+	assert_int_equal(0, call_single_step(m, 1, &gw, why, sizeof(why)));
+	assert_int_equal(0, call_party_answered(m, 3));
+	out[0] = '\0';
+	/* 1002 holds inside the conference: music for it, the others talk */
+	assert_int_equal(0, call_party_hold(m, 2, true, NULL));
+	expect("ev Held 1002(ConferenceMember) other=-\n"
+	       "media p2 talk=0 listen=0 music /moh\n"
+	       "ev Parties 1001 1001 1002:Held 5551234\n"
+	       "ev Parties 1002 1001 1002:Held 5551234\n");
+	/* a second external party with the same number gets its own alias */
+	assert_int_equal(0, call_single_step(m, 1, &gw, why, sizeof(why)));
+	assert_int_equal(0, call_party_answered(m, 4));
+	expect("leg alert p4 5551234\n"
+	       "media p4 talk=0 listen=0 none\n"
+	       "ev PartyAdded 1001(ConferenceMember) other=5551234-2(NewParty) third=1001(AddedBy) state=Conferenced\n"
+	       "ev PartyAdded 1002(ConferenceMember) other=5551234-2(NewParty) third=1001(AddedBy) state=Conferenced\n"
+	       "media p4 talk=1 listen=1 mix\n"
+	       "ev Parties 1001 1001 1002:Held 5551234 5551234-2\n"
+	       "ev Parties 1002 1001 1002:Held 5551234 5551234-2\n");
+	/* an invitee that is busy: only the requester hears of it */
+	assert_int_equal(0, call_single_step(m, 1, &ext1004, why,
+					     sizeof(why)));
+	out[0] = '\0';
+	assert_int_equal(0, call_party_failed(m, 5, 486));
+	expect("ev AddFailed 1001(ConferenceMember) other=1004 cause=486\n"
+	       "media p5 remove\n");
+	assert_int_equal(0, call_delete_party(m, 1, "5551234-2", why,
+					      sizeof(why)));
+	expect("leg hangup p4\n"
+	       "ev PartyDeleted 1001(ConferenceMember) other=5551234-2(DeletedParty) third=1001(DeletedBy) state=Conferenced\n"
+	       "ev PartyDeleted 1002(ConferenceMember) other=5551234-2(DeletedParty) third=1001(DeletedBy) state=Conferenced\n"
+	       "media p4 remove\n"
+	       "ev Parties 1001 1001 1002:Held 5551234\n"
+	       "ev Parties 1002 1001 1002:Held 5551234\n");
 }
 
 int main(void)
@@ -291,6 +635,16 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_connids_unique, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_consult_conference, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reconnect_and_single_step,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consult_hangups, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_conference_refusals, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_conference_hold_and_fail,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
