@@ -241,6 +241,13 @@ static int cti_make(const char *this_dn, const char *other_dn, char *why,
 	return b2bua_make_call(app.b2bua, this_dn, other_dn, why, sz);
 }
 
+static int cti_conference(const struct call_conf_req *r, uint64_t *consultp,
+			  char *why, size_t sz, void *arg)
+{
+	(void)arg;
+	return b2bua_conference(app.b2bua, r, consultp, why, sz);
+}
+
 static int cti_hold(uint64_t connid, const char *dn, bool hold,
 		    const char *music, char *why, size_t sz, void *arg)
 {
@@ -278,6 +285,7 @@ static int modules_start(void)
 					 .answer = cti_answer,
 					 .hold = cti_hold,
 					 .make = cti_make,
+					 .conference = cti_conference,
 					 .registered = cti_registered,
 					 .model = cti_model,
 				 });

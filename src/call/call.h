@@ -148,6 +148,23 @@ int call_party_hangup(struct call_model *m, uint32_t party);
 int call_party_hold(struct call_model *m, uint32_t party, bool hold,
 		    const char *music);
 
+/** A conference request as the CTI server passes it on */
+enum call_conf_op {
+	CALL_CONF_INITIATE = 0, /**< TInitiateConference */
+	CALL_CONF_COMPLETE,	/**< TCompleteConference */
+	CALL_CONF_RECONNECT,	/**< TReconnectCall */
+	CALL_CONF_SINGLE_STEP,	/**< TSingleStepConference */
+	CALL_CONF_DELETE,	/**< TDeleteFromConference */
+};
+
+struct call_conf_req {
+	enum call_conf_op op;
+	uint64_t connid;
+	const char *dn;	  /**< ThisDN */
+	const char *other; /**< OtherDN: a number, or a party alias */
+	uint64_t consult; /**< ConsultConnID */
+};
+
 /* Inputs from CTI requests (party: as call_party_find found it) */
 
 int call_party_release(struct call_model *m, uint32_t party);

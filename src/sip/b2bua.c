@@ -244,6 +244,7 @@ static int alert(struct b2bua *b, const struct out *o)
 	const struct cfg_dn *trunk = NULL;
 	struct contacts c = {.n = 0};
 	char *uri = NULL;
+	const struct call *main;
 	struct leg *l = NULL;
 	struct leg_dial d;
 	int err;
@@ -267,13 +268,21 @@ static int alert(struct b2bua *b, const struct out *o)
 	d.rtp_timeout = b->cfg->rtp_timeout;
 	d.hdrs = o->leg.auto_answer ? b->auto_answer : NULL;
 
+	/* a consult call's legs are mixed where its main call's are, so
+	 * that completing the conference moves legs within one worker */
+	main = call_main(call_find(b->model, o->connid));
+	if (main && c.n)
+		(void)media_pin_with(b->media, o->connid, call_connid(main));
+
 	err = c.n ? leg_outgoing(&l, &b->lenv, &d, o->leg.party, o->connid)
 		  : ENOTCONN;
 	mem_deref(uri);
 	if (!err)
 		err = leg_add(b, o->leg.party, l);
-	if (err)
+	if (err) {
 		mem_deref(l);
+		media_pin_drop(b->media, o->connid);
+	}
 
 	return err;
 }
@@ -351,6 +360,10 @@ static void media_apply(struct b2bua *b, const struct out *o)
 		src = MEDIA_SRC_SILENCE;
 	}
 
+	/* a consulting or conferenced party's leg changes mix */
+	if (media_leg_move(leg_media(l), cmd->connid))
+		log_warn("b2bua", "party %u: cannot move to call %016llx",
+			 cmd->party, (unsigned long long)cmd->connid);
 	media_leg_mode(leg_media(l), cmd->talk, cmd->listen, src, music);
 	mem_deref(music);
 }
@@ -415,7 +428,8 @@ static void hold_h(struct leg *l, bool hold, void *arg)
 {
 	struct b2bua *b = arg;
 
-	(void)call_party_hold(b->model, leg_party(l), hold, NULL);
+	(void)call_party_hold(b->model, call_leg_party(b->model, leg_party(l)),
+			      hold, NULL);
 	flush(b);
 }
 
@@ -453,8 +467,7 @@ int b2bua_release(struct b2bua *b, uint64_t connid, const char *dn)
 	if (err)
 		return err;
 
-	leg_hangup(leg_find(b, party));
-	err = call_party_hangup(b->model, party);
+	err = call_party_release(b->model, party);
 	flush(b);
 	return err;
 }
@@ -514,7 +527,7 @@ int b2bua_hold(struct b2bua *b, uint64_t connid, const char *dn, bool hold,
 
 	err = call_party_hold(b->model, party, hold, path);
 	mem_deref(path);
-	if (!err && leg_hold(leg_find(b, party), hold))
+	if (!err && leg_hold(leg_find(b, call_party_leg(b->model, party)), hold))
 		log_warn("b2bua",
 			 "party %u: could not re-INVITE its phone for "
 			 "%s",
@@ -536,13 +549,51 @@ static bool registered(const struct b2bua *b, const char *dn)
  *         dialled; EINVAL when both are the same; ENOTCONN when a phone
  *         needed is not registered (why says which)
  */
+/*
+ * The party a CTI request dials: a configured Extension with a registered
+ * phone, or a number through a trunk. EADDRNOTAVAIL: not configured;
+ * EHOSTUNREACH: no registered phone. The endpoint points into r.
+ */
+static int dialled(struct b2bua *b, const char *number, struct route *r,
+		   struct call_endpoint *ep, char *why, size_t sz)
+{
+	struct pl pl;
+
+	pl_set_str(&pl, number);
+	if (route_lookup(r, b->cfg, &pl)) {
+		re_snprintf(why, sz,
+			    "OtherDN %s is not configured and cannot "
+			    "be dialled",
+			    number);
+		return EADDRNOTAVAIL;
+	}
+	if (r->kind == ROUTE_EXTENSION && !registered(b, r->dn->name)) {
+		re_snprintf(why, sz, "DN %s has no registered phone",
+			    r->dn->name);
+		return EHOSTUNREACH;
+	}
+
+	if (r->kind == ROUTE_TRUNK)
+		*ep = (struct call_endpoint){r->number, true, r->dn->name,
+					     r->dn->name, r->dn->moh};
+	else
+		*ep = (struct call_endpoint){r->dn->name, false, NULL,
+					     b->cfg->location, true};
+	return 0;
+}
+
+/**
+ * TMakeCall: ThisDN's phone first (it answers by itself), then OtherDN
+ *
+ * @return 0, ENOENT (ThisDN or OtherDN not configured), EINVAL (the same
+ *         DN), ENOTCONN (a phone is not registered); why says which
+ */
 int b2bua_make_call(struct b2bua *b, const char *this_dn, const char *other_dn,
 		    char *why, size_t sz)
 {
 	const struct cfg_dn *dn = cfg_dn_find(b->cfg, this_dn);
 	struct call_endpoint a, c;
 	struct route r;
-	struct pl pl;
 	int err;
 
 	if (!dn || dn->type != CFG_DN_EXTENSION) {
@@ -554,31 +605,70 @@ int b2bua_make_call(struct b2bua *b, const char *this_dn, const char *other_dn,
 		re_snprintf(why, sz, "OtherDN %s is ThisDN", other_dn);
 		return EINVAL;
 	}
-	pl_set_str(&pl, other_dn);
-	if (route_lookup(&r, b->cfg, &pl)) {
-		re_snprintf(why, sz,
-			    "OtherDN %s is not configured and cannot "
-			    "be dialled",
-			    other_dn);
+	err = dialled(b, other_dn, &r, &c, why, sz);
+	if (err == EADDRNOTAVAIL)
 		return ENOENT;
+	if (!err && !registered(b, this_dn)) {
+		re_snprintf(why, sz, "DN %s has no registered phone", this_dn);
+		err = ENOTCONN;
 	}
-	if (!registered(b, this_dn) ||
-	    (r.kind == ROUTE_EXTENSION && !registered(b, r.dn->name))) {
-		re_snprintf(why, sz, "DN %s has no registered phone",
-			    registered(b, this_dn) ? r.dn->name : this_dn);
-		return ENOTCONN;
-	}
+	if (err)
+		return err == EHOSTUNREACH ? ENOTCONN : err;
 
 	a = (struct call_endpoint){dn->name, false, NULL, b->cfg->location,
 				   true};
-	if (r.kind == ROUTE_TRUNK)
-		c = (struct call_endpoint){r.number, true, r.dn->name,
-					   r.dn->name, r.dn->moh};
-	else
-		c = (struct call_endpoint){r.dn->name, false, NULL,
-					   b->cfg->location, true};
-
 	err = call_make(b->model, NULL, NULL, &a, &c);
+	flush(b);
+	return err;
+}
+
+/**
+ * A conference request on the DN's party of a call
+ *
+ * @return 0 (consultp set by TInitiateConference), ENOENT / ENOTCONN
+ *         (no such call, DN not in it, consult call unknown),
+ *         EADDRNOTAVAIL (OtherDN not configured), EHOSTUNREACH (its
+ *         phone not registered), EPROTO / ENOSPC (not possible now),
+ *         EINVAL (OtherDN not right for it); why says which
+ */
+int b2bua_conference(struct b2bua *b, const struct call_conf_req *r,
+		     uint64_t *consultp, char *why, size_t sz)
+{
+	struct call_endpoint ep;
+	struct route route;
+	uint32_t party;
+	int err;
+
+	err = call_party_find(b->model, r->connid, r->dn, &party);
+	if (err)
+		return err;
+
+	if (r->op == CALL_CONF_INITIATE || r->op == CALL_CONF_SINGLE_STEP) {
+		err = dialled(b, r->other, &route, &ep, why, sz);
+		if (err)
+			return err;
+	}
+
+	switch (r->op) {
+	case CALL_CONF_INITIATE:
+		err = call_initiate_conference(b->model, party, &ep, consultp,
+					       why, sz);
+		break;
+	case CALL_CONF_COMPLETE:
+		err = call_complete_conference(b->model, party, r->consult,
+					       why, sz);
+		break;
+	case CALL_CONF_RECONNECT:
+		err = call_reconnect(b->model, party, r->consult, why, sz);
+		break;
+	case CALL_CONF_SINGLE_STEP:
+		err = call_single_step(b->model, party, &ep, why, sz);
+		break;
+	case CALL_CONF_DELETE:
+		err = call_delete_party(b->model, party, r->other, why, sz);
+		break;
+	}
+
 	flush(b);
 	return err;
 }

@@ -30,5 +30,8 @@ int b2bua_release(struct b2bua *b, uint64_t connid, const char *dn);
 int b2bua_answer(struct b2bua *b, uint64_t connid, const char *dn);
 int b2bua_make_call(struct b2bua *b, const char *this_dn, const char *other_dn,
 		    char *why, size_t sz);
+struct call_conf_req;
+int b2bua_conference(struct b2bua *b, const struct call_conf_req *r,
+		     uint64_t *consultp, char *why, size_t sz);
 int b2bua_hold(struct b2bua *b, uint64_t connid, const char *dn, bool hold,
 	       const char *music, char *why, size_t sz);

@@ -33,12 +33,14 @@
 #include "tlib/tsrv.h"
 
 /** A TAnswerCall whose EventEstablished is still to come */
+/** A request answered later, by an event of the call (or EventError) */
 struct answer {
 	struct le le;
 	struct tsrv_session *ss;
 	json_int_t refid;
 	char dn[65];
 	uint64_t connid;
+	bool join; /**< TSingleStepConference: EventPartyAdded answers */
 };
 
 /** One DN registration of one client */
@@ -439,13 +441,31 @@ static void answer_destructor(void *arg)
 	list_unlink(&a->le);
 }
 
+/* The answer to req comes later, with an event of the call */
+static void answer_later(struct tsrv *s, struct tsrv_session *ss,
+			 const struct tsrv_req *req, uint64_t connid, bool join)
+{
+	struct answer *a;
+
+	if (!req->refid)
+		return;
+	a = mem_zalloc(sizeof(*a), answer_destructor);
+	if (!a)
+		return;
+	a->ss = ss;
+	a->refid = req->refid;
+	a->connid = connid;
+	a->join = join;
+	str_ncpy(a->dn, req->this_dn, sizeof(a->dn));
+	list_append(&s->answers, &a->le, a);
+}
+
 /* TAnswerCall: the phone is asked; EventEstablished answers, later */
 static void answer_call(struct tsrv *s, struct tsrv_session *ss,
 			const struct tsrv_req *req)
 {
 	const json_t *cid = json_object_get(req->obj, "ConnID");
 	uint64_t connid = connid_of(req);
-	struct answer *a;
 	int err;
 
 	if (!s->calls.answer)
@@ -465,16 +485,7 @@ static void answer_call(struct tsrv *s, struct tsrv_session *ss,
 		return call_op_error(s, ss, req, err, json_string_value(cid),
 				     "");
 
-	if (!req->refid)
-		return;
-	a = mem_zalloc(sizeof(*a), answer_destructor);
-	if (!a)
-		return;
-	a->ss = ss;
-	a->refid = req->refid;
-	a->connid = connid;
-	str_ncpy(a->dn, req->this_dn, sizeof(a->dn));
-	list_append(&s->answers, &a->le, a);
+	answer_later(s, ss, req, connid, false);
 }
 
 /* The TAnswerCall this event answers, if any: it gets its ReferenceID */
@@ -482,14 +493,18 @@ static void answer_match(struct tsrv *s, const struct call_event *ce)
 {
 	uint64_t connid = call_connid(ce->call);
 
-	if (s->cur.ss ||
-	    (ce->type != CALL_EV_ESTABLISHED && ce->type != CALL_EV_RELEASED))
+	bool join = ce->type == CALL_EV_PARTY_ADDED ||
+		    ce->type == CALL_EV_ADD_FAILED;
+
+	if (s->cur.ss || (!join && ce->type != CALL_EV_ESTABLISHED &&
+			  ce->type != CALL_EV_RELEASED))
 		return;
 
 	for (struct le *le = s->answers.head; le; le = le->next) {
 		struct answer *a = le->data;
 
-		if (a->connid != connid || strcmp(a->dn, ce->this_dn))
+		if (a->connid != connid || strcmp(a->dn, ce->this_dn) ||
+		    a->join != join)
 			continue;
 		s->cur.ss = a->ss;
 		s->cur.refid = a->refid;
@@ -532,6 +547,85 @@ static void make_call(struct tsrv *s, struct tsrv_session *ss,
 	}
 }
 
+static uint64_t hex_of(const struct tsrv_req *req, const char *key)
+{
+	struct pl pl;
+
+	pl_set_str(&pl, json_string_value(json_object_get(req->obj, key)));
+	return pl_x64(&pl);
+}
+
+static const struct {
+	const char *name;
+	enum call_conf_op op;
+} conf_ops[] = {
+	{"TInitiateConference", CALL_CONF_INITIATE},
+	{"TCompleteConference", CALL_CONF_COMPLETE},
+	{"TReconnectCall", CALL_CONF_RECONNECT},
+	{"TSingleStepConference", CALL_CONF_SINGLE_STEP},
+	{"TDeleteFromConference", CALL_CONF_DELETE},
+};
+
+static void conf_error(struct tsrv *s, struct tsrv_session *ss,
+		       const struct tsrv_req *req, int err, const char *why)
+{
+	const char *cid = json_string_value(json_object_get(req->obj, "ConnID"));
+
+	switch (err) {
+	case ENOENT:
+	case ENOTCONN:
+		if (why[0])
+			return error(s, ss, req, TERR_INV_CONNID, "%s", why);
+		return call_op_error(s, ss, req, err, cid, "");
+	case EADDRNOTAVAIL:
+		return error(s, ss, req, TERR_NOT_CONFIGURED, "%s", why);
+	case EHOSTUNREACH:
+	case EPROTO:
+	case ENOSPC:
+		return error(s, ss, req, TERR_UNSUP_OPER, "%s", why);
+	case EINVAL:
+		return error(s, ss, req, TERR_INVALID_ATTR, "%s", why);
+	default:
+		return error(s, ss, req, TERR_INTERNAL, "%s failed: %m",
+			     req->name, err);
+	}
+}
+
+/* The conference requests: the B2BUA and the model do the checking */
+static void conf_request(struct tsrv *s, struct tsrv_session *ss,
+			 const struct tsrv_req *req)
+{
+	struct call_conf_req r = {
+		.connid = connid_of(req),
+		.dn = req->this_dn,
+		.other = json_string_value(json_object_get(req->obj, "OtherDN")),
+	};
+	char why[256] = "";
+	uint64_t consult = 0;
+	int err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(conf_ops); i++) {
+		if (0 == strcmp(req->name, conf_ops[i].name))
+			r.op = conf_ops[i].op;
+	}
+	if (json_object_get(req->obj, "ConsultConnID"))
+		r.consult = hex_of(req, "ConsultConnID");
+	if (!s->calls.conference)
+		return error(s, ss, req, TERR_INTERNAL, "no call control");
+
+	s->cur.ss = ss;
+	s->cur.refid = req->refid;
+	s->cur.dn = req->this_dn;
+	err = s->calls.conference(&r, &consult, why, sizeof(why),
+				  s->calls.arg);
+	memset(&s->cur, 0, sizeof(s->cur));
+
+	if (err)
+		return conf_error(s, ss, req, err, why);
+	if (r.op == CALL_CONF_SINGLE_STEP)
+		answer_later(s, ss, req, r.connid, true);
+}
+
 typedef void(req_h)(struct tsrv *s, struct tsrv_session *ss,
 		    const struct tsrv_req *req);
 
@@ -543,9 +637,12 @@ static const struct {
 	{"TMakeCall", make_call},	  {"TReleaseCall", call_op},
 	{"THoldCall", call_op},		  {"TRetrieveCall", call_op},
 	{"TQueryAddress", query_address}, {"TQueryCall", query_call},
-	{"TAnswerCall", answer_call},	  {"TInitiateConference", NULL},
-	{"TCompleteConference", NULL},	  {"TReconnectCall", NULL},
-	{"TSingleStepConference", NULL},  {"TDeleteFromConference", NULL},
+	{"TAnswerCall", answer_call},
+	{"TInitiateConference", conf_request},
+	{"TCompleteConference", conf_request},
+	{"TReconnectCall", conf_request},
+	{"TSingleStepConference", conf_request},
+	{"TDeleteFromConference", conf_request},
 	{"TListenDisconnect", NULL},	  {"TListenReconnect", NULL},
 };
 
@@ -755,14 +852,75 @@ int tsrv_ws_accept(struct tsrv *s, struct http_conn *hc,
 
 /* --- call events --- */
 
-static const char *const event_names[] = {"EventDialing",     "EventRinging",
-					  "EventEstablished", "EventReleased",
-					  "EventHeld",	      "EventRetrieved"};
+static const char *const event_names[] = {
+	"EventDialing",	     "EventRinging",	  "EventEstablished",
+	"EventReleased",     "EventHeld",	  "EventRetrieved",
+	"EventPartyAdded",   "EventPartyChanged", "EventPartyDeleted",
+	"EventUserEvent",    "EventError"};
 
 static void set_str(json_t *ev, const char *key, const char *val)
 {
 	if (val)
 		json_object_set_new(ev, key, json_string(val));
+}
+
+struct lct {
+	json_t *ext;
+	unsigned n;
+	bool extended;
+};
+
+static void lct_party_h(const struct call_party_info *pi, void *arg)
+{
+	struct lct *l = arg;
+	const char *state = pi->state == PARTY_HELD ? "Held"
+			    : pi->state == PARTY_LISTEN_DISCONNECTED
+				    ? "ListenDisconnectedHeld"
+				    : NULL;
+	char key[40];
+
+	if (pi->state != PARTY_ESTABLISHED && !state)
+		return; /* not joined (yet) */
+
+	re_snprintf(key, sizeof(key), "LCTParty%u", l->n);
+	json_object_set_new(l->ext, key, json_string(pi->name));
+	re_snprintf(key, sizeof(key), "LCTParty%u_location", l->n);
+	json_object_set_new(l->ext, key,
+			    json_string(pi->location ? pi->location : ""));
+	if (state && l->extended) {
+		re_snprintf(key, sizeof(key), "LCTParty%u_state", l->n);
+		json_object_set_new(l->ext, key, json_string(state));
+	}
+	++l->n;
+}
+
+/* The LCTParty snapshot (call-model.md): every joined party, in order */
+static json_t *lct_json(const struct tsrv *s, const struct call *call)
+{
+	struct lct l = {json_object(), 0, s->cfg->call_info_extended};
+
+	(void)call_parties(s->calls.model ? s->calls.model(s->calls.arg)
+					  : NULL,
+			   call_connid(call), lct_party_h, &l);
+	json_object_set_new(l.ext, "LCTPartiesLength", json_integer(l.n));
+	return l.ext;
+}
+
+/* A TSingleStepConference whose party never joined: its EventError */
+static void join_failed(struct tsrv *s, const struct call_event *ce)
+{
+	struct tsrv_req req = {.name = "TSingleStepConference"};
+
+	answer_match(s, ce);
+	if (!s->cur.ss)
+		return;
+
+	req.refid = s->cur.refid;
+	req.this_dn = ce->this_dn;
+	error(s, s->cur.ss, &req, TERR_TIMEOUT,
+	      "OtherDN %s did not join call %016llx (SIP %u)", ce->other_dn,
+	      (unsigned long long)call_connid(ce->call), ce->cause);
+	memset(&s->cur, 0, sizeof(s->cur));
 }
 
 static json_t *call_event_json(const struct call_event *ce)
@@ -776,7 +934,15 @@ static json_t *call_event_json(const struct call_event *ce)
 	set_str(ev, "ThisDNRole", ce->this_role);
 	set_str(ev, "OtherDN", ce->other_dn);
 	set_str(ev, "OtherDNRole", ce->other_role);
+	set_str(ev, "ThirdPartyDN", ce->third_dn);
+	set_str(ev, "ThirdPartyDNRole", ce->third_role);
 	set_str(ev, "ConnID", connid);
+	if (ce->prev_connid) {
+		re_snprintf(connid, sizeof(connid), "%016llx",
+			    (unsigned long long)ce->prev_connid);
+		set_str(ev, "PreviousConnID", connid);
+	}
+	set_str(ev, "CallState", ce->call_state);
 	set_str(ev, "CallUUID", call_uuid(ce->call));
 	set_str(ev, "CallType", call_type_name(call_type(ce->call)));
 	set_str(ev, "ANI", ce->ani);
@@ -795,6 +961,10 @@ void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
 
 	if (!s || !ce || !ce->this_dn)
 		return;
+	if (ce->type == CALL_EV_ADD_FAILED)
+		return join_failed(s, ce);
+	if (ce->type == CALL_EV_PARTIES && !s->cfg->call_info)
+		return; /* read now: a SIGHUP changes it at once */
 
 	le = hash_list(s->regs, hash_joaat_str(ce->this_dn))->head;
 	if (!le)
@@ -807,8 +977,11 @@ void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
 	/* the same event, with the ReferenceID, answers the request being
 	 * carried out (one sequence number for both forms) */
 	ev = call_event_json(ce);
+	if (ev && ce->type == CALL_EV_PARTIES)
+		json_object_set_new(ev, "Extensions", lct_json(s, ce->call));
 	line = ev ? tsrv_event_line(ev, ++s->seq, &len) : NULL;
 	if (line && s->cur.ss && s->cur.refid &&
+	    ce->type != CALL_EV_PARTIES &&
 	    0 == strcmp(s->cur.dn, ce->this_dn)) {
 		json_object_set_new(ev, "ReferenceID",
 				    json_integer(s->cur.refid));

@@ -10,6 +10,7 @@ struct tsrv;
 struct cfg;
 struct call_event;
 struct call_model;
+struct call_conf_req;
 
 struct tsrv_stats {
 	uint32_t clients;
@@ -25,6 +26,8 @@ struct tsrv_calls {
 		    const char *music, char *why, size_t sz, void *arg);
 	int (*make)(const char *this_dn, const char *other_dn, char *why,
 		    size_t sz, void *arg);
+	int (*conference)(const struct call_conf_req *r, uint64_t *consultp,
+			  char *why, size_t sz, void *arg);
 	bool (*registered)(const char *dn, void *arg);
 	const struct call_model *(*model)(void *arg);
 	void *arg;

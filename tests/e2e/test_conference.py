@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""End-to-end: a consult conference, single-step add, delete, hang-up and
+collapse, with four baresip phones driven by tools/tlibctl, by ear and by
+the LCTParty snapshots.
+
+    python3 tests/e2e/test_conference.py
+
+Why: the conference is where the product's headline feature lives; each
+agent must hear every other party and never themselves, a party on the
+side of a consultation must hear music and nothing else, and every
+desktop must see the true list of parties after every change.
+Phones (auto-answer), each sending its own tone: 1001 A 440 Hz, 1002 B
+1000 Hz, 1003 C 1600 Hz, 1004 D 2200 Hz; default-music is a 700 Hz file.
+sip-enable-call-info and -extended are on. Steps, each checked by ear
+over a window of its own and by the EventUserEvent (LCTParty) every DN
+in the call received:
+1. A dials C: A hears C, C hears A;
+2. TInitiateConference A -> B (tlibctl): C hears the music and nothing of
+   A or B; A and B hear each other; LCTParty of the main call has A Held;
+3. TCompleteConference: A, B and C hear each other, never themselves;
+   LCTParty0..2 = 1001, 1003, 1002;
+4. TSingleStepConference A -> D: all four hear the other three;
+5. TDeleteFromConference A deletes D: D's phone is hung up; A, B, C hear
+   each other; EventPartyDeleted to A, B, C names D;
+6. B hangs up: A and C are a plain call (EventPartyDeleted CallState Ok)
+   and hear each other;
+7. TReleaseCall: both phones hung up; nothing left; SIGTERM -> exit 0.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib.cti import Cti  # noqa: E402
+from lib.harness import (  # noqa: E402
+    LOOPBACK, Server, check, config_text, main, nothing_left, write_file)
+from lib.phones import (  # noqa: E402
+    assert_hears, music_wav, registered_phones)
+
+TONES = {'1001': 440, '1002': 1000, '1003': 1600, '1004': 2200}
+MUSIC = 700
+SEGMENT, MARGIN = 2.0, 0.5
+DEADLINE_MS = 15000
+
+
+def tlibctl(run, line, register, wait):
+    binary = os.environ.get('TLIBCTL') or os.path.join(
+        os.path.dirname(os.environ['SIPSERVER']), 'tlibctl')
+    args = [binary, '--port', str(run.ports.tlib), '--timeout',
+            str(DEADLINE_MS), '--wait', wait]
+    for dn in register:
+        args += ['--register', dn]
+    proc = subprocess.run(args, input=line + '\n', capture_output=True,
+                          text=True, timeout=DEADLINE_MS / 1000 + 5)
+    events = [json.loads(x) for x in proc.stdout.splitlines() if x]
+    check(proc.returncode == 0, f'{line}: tlibctl exit {proc.returncode}: '
+          f'{proc.stderr} {events}')
+    return events
+
+
+class Ears:
+    """Marks on each phone's recording, and what it must hear between."""
+
+    def __init__(self, phones):
+        self.phones = phones
+        self.marks = {}
+
+    def mark(self, name):
+        self.marks[name] = {dn: p.heard_seconds()
+                            for dn, p in self.phones.items()}
+
+    def listen(self, name, who):
+        """Wait for a segment after mark `name` on the phones in `who`."""
+        for dn in who:
+            p = self.phones[dn]
+            p.wait_heard(self.marks[name][dn] + SEGMENT + MARGIN, 10)
+
+    def check(self, name, dn, hears, not_hears):
+        spec = ','.join([str(h) for h in hears] +
+                        [f'!{h}' for h in not_hears])
+        t0 = self.marks[name][dn] + MARGIN
+        assert_hears(self.phones[dn].recording(), spec, '--from',
+                     f'{t0:.2f}', '--to', f'{t0 + SEGMENT - 0.1:.2f}',
+                     who=f'{dn} at {name}')
+
+    def talk(self, name, dns, extra_not=()):
+        """Each of dns hears all the others of dns, never itself."""
+        self.listen(name, dns)
+        for dn in dns:
+            others = [TONES[o] for o in dns if o != dn]
+            self.check(name, dn, others,
+                       [TONES[dn], MUSIC, *[TONES[x] for x in extra_not]])
+
+
+def lct(cti, dn, connid, want):
+    """The next LCTParty snapshot for dn equals want [(alias, state)]."""
+    def match(ev):
+        ext = ev.get('Extensions', {})
+        got = [(ext.get(f'LCTParty{i}'), ext.get(f'LCTParty{i}_state'))
+               for i in range(ext.get('LCTPartiesLength', 0))]
+        return got == want
+    end_ev = None
+    for _ in range(20):
+        ev = cti.wait('EventUserEvent', ThisDN=dn, ConnID=connid)
+        if match(ev):
+            end_ev = ev
+            break
+    check(end_ev, f'{dn}: no LCTParty snapshot {want}')
+    for i, (_alias, _state) in enumerate(want):
+        check(end_ev['Extensions'].get(f'LCTParty{i}_location') == 'Home',
+              f'{dn}: LCTParty{i}_location: {end_ev["Extensions"]}')
+
+
+def step_dial(run, ph, ears, cti, st):
+    ph['1001'].dial(f'sip:1003@{LOOPBACK}:{run.ports.sip}')
+    ph['1003'].wait_call_established(5)
+    ev = cti.wait('EventEstablished', ThisDN='1001')
+    st['c1'] = ev['ConnID']
+    ears.mark('call')
+    ears.talk('call', ['1001', '1003'])
+
+
+def step_initiate(run, ph, ears, cti, st):
+    events = tlibctl(run, f'TInitiateConference ThisDN=1001 '
+                     f'ConnID={st["c1"]} OtherDN=1002', ['1001', '1002'],
+                     'EventEstablished ThisDN=1002')
+    dial = [e for e in events if e['event'] == 'EventDialing']
+    check(dial and dial[0]['CallType'] == 'Consult', f'no consult: {events}')
+    st['c2'] = dial[0]['ConnID']
+    lct(cti, '1003', st['c1'], [('1001', 'Held'), ('1003', None)])
+    ears.mark('consult')
+    ears.talk('consult', ['1001', '1002'], extra_not=['1003'])
+    ears.listen('consult', ['1003'])
+    ears.check('consult', '1003', [MUSIC], [440, 1000, 1600])
+
+
+def step_complete(run, ph, ears, cti, st):
+    tlibctl(run, f'TCompleteConference ThisDN=1001 ConnID={st["c1"]} '
+            f'ConsultConnID={st["c2"]}', ['1001'],
+            'EventPartyAdded ThisDN=1001')
+    ev = cti.wait('EventPartyChanged', ThisDN='1002')
+    check(ev['ConnID'] == st['c1'] and ev['PreviousConnID'] == st['c2'] and
+          ev['CallState'] == 'Conferenced', f'EventPartyChanged: {ev}')
+    ev = cti.wait('EventPartyAdded', ThisDN='1003')
+    check(ev['OtherDN'] == '1002' and ev['ThirdPartyDN'] == '1001',
+          f'EventPartyAdded to 1003: {ev}')
+    want = [('1001', None), ('1003', None), ('1002', None)]
+    for dn in ('1001', '1002', '1003'):
+        lct(cti, dn, st['c1'], want)
+    ears.mark('conference')
+    ears.talk('conference', ['1001', '1002', '1003'])
+
+
+def step_single_step(run, ph, ears, cti, st):
+    tlibctl(run, f'TSingleStepConference ThisDN=1001 ConnID={st["c1"]} '
+            f'OtherDN=1004', ['1001'], 'EventPartyAdded ThisDN=1001')
+    want = [('1001', None), ('1003', None), ('1002', None), ('1004', None)]
+    for dn in TONES:
+        lct(cti, dn, st['c1'], want)
+    ears.mark('four')
+    ears.talk('four', list(TONES))
+
+
+def step_delete(run, ph, ears, cti, st):
+    tlibctl(run, f'TDeleteFromConference ThisDN=1001 ConnID={st["c1"]} '
+            f'OtherDN=1004', ['1001'], 'EventPartyDeleted ThisDN=1001')
+    ph['1004'].wait_call_closed(5)
+    for dn in ('1002', '1003'):
+        ev = cti.wait('EventPartyDeleted', ThisDN=dn)
+        check(ev['OtherDN'] == '1004' and ev['ThirdPartyDN'] == '1001' and
+              ev['CallState'] == 'Conferenced', f'{dn}: {ev}')
+    ears.mark('deleted')
+    ears.talk('deleted', ['1001', '1002', '1003'], extra_not=['1004'])
+
+
+def step_hangup(run, ph, ears, cti, st):
+    ph['1002'].hangup()
+    ph['1002'].wait_call_closed(5)
+    for dn in ('1001', '1003'):
+        ev = cti.wait('EventPartyDeleted', ThisDN=dn)
+        check(ev['OtherDN'] == '1002' and ev['CallState'] == 'Ok',
+              f'{dn}: {ev}')
+        lct(cti, dn, st['c1'], [('1001', None), ('1003', None)])
+    ears.mark('plain')
+    ears.talk('plain', ['1001', '1003'], extra_not=['1002', '1004'])
+
+
+def step_release(run, ph, ears, cti, st):
+    tlibctl(run, f'TReleaseCall ThisDN=1001 ConnID={st["c1"]}', ['1001'],
+            'EventReleased ThisDN=1001')
+    ph['1001'].wait_call_closed(5)
+    ph['1003'].wait_call_closed(5)
+
+
+def body(run):
+    music = music_wav(run.path('music-700.wav'), MUSIC)
+    conf = write_file(run.path('sipserver.conf'), config_text(
+        run.ports, run.src, {dn: {} for dn in TONES}, default_music=music,
+        sip_enable_call_info='true', sip_enable_call_info_extended='true'))
+    server = Server(run, conf).start()
+    phones = registered_phones(run, list(TONES.items()))
+    ph = dict(zip(TONES, phones))
+    cti = Cti(run.ports.tlib)
+    for dn in TONES:
+        cti.register(dn)
+    ears, st = Ears(ph), {}
+    steps = [('A dials C', step_dial),
+             ('TInitiateConference A -> B: C hears music', step_initiate),
+             ('TCompleteConference: A, B, C talk', step_complete),
+             ('TSingleStepConference D: four talk', step_single_step),
+             ('TDeleteFromConference D', step_delete),
+             ('B hangs up: a plain call', step_hangup),
+             ('TReleaseCall', step_release)]
+    for title, fn in steps:
+        ok = run.step(title, lambda f=fn: f(run, ph, ears, cti, st) or True)
+        if not ok:
+            break
+    run.step('nothing left behind', nothing_left, server)
+    cti.close()
+    for p in phones:
+        p.stop()
+    run.step('SIGTERM -> exit status 0', server.stop)
+
+
+if __name__ == '__main__':
+    sys.exit(main('conference', body))
