@@ -3,9 +3,11 @@
  *
  * Starts the worker threads, binds RTP/RTCP socket pairs from the
  * configured port range, pins each call's legs to one worker (round robin
- * over calls, so one call's mix never crosses threads) and turns the
- * workers' reports into loop events. Everything here runs on the control
- * thread except media_post, which workers call.
+ * over calls, so one call's mix never crosses threads; a consult call
+ * beside its main call, so that legs can move between the two without
+ * changing thread) and turns the workers' reports into loop events.
+ * Everything here runs on the control thread except media_post, which
+ * workers call.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +28,8 @@
 #include "media/media.h"
 #include "media/priv.h"
 
-/** A call pinned to a worker: which one, and by how many legs */
+/** A call pinned to a worker: which one, and by how many legs (0 only
+ * between media_pin_with and the first leg) */
 struct pin {
 	struct le he;
 	uint64_t connid;
@@ -317,36 +320,78 @@ static bool pin_cmp(struct le *le, void *arg)
 	return pin->connid == *(uint64_t *)arg;
 }
 
-/* Which worker holds this call's mix; a new call takes the next one */
-static struct pin *pin_get(struct media *m, uint64_t connid)
+static struct pin *pin_find(const struct media *m, uint64_t connid)
 {
 	struct le *le =
 		hash_lookup(m->pins, (uint32_t)connid, pin_cmp, &connid);
-	struct pin *pin;
 
-	if (le)
-		return le->data;
+	return le ? le->data : NULL;
+}
 
-	pin = mem_zalloc(sizeof(*pin), NULL);
+static struct pin *pin_new(struct media *m, uint64_t connid, unsigned worker)
+{
+	struct pin *pin = mem_zalloc(sizeof(*pin), NULL);
+
 	if (!pin)
 		return NULL;
 
 	pin->connid = connid;
-	pin->worker = m->next_worker++ % m->nworkers;
+	pin->worker = worker;
 	hash_append(m->pins, (uint32_t)connid, &pin->he, pin);
 	return pin;
 }
 
+static void pin_free(struct pin *pin)
+{
+	hash_unlink(&pin->he);
+	mem_deref(pin);
+}
+
+/* Which worker holds this call's mix; a new call takes the next one */
+static struct pin *pin_get(struct media *m, uint64_t connid)
+{
+	struct pin *pin = pin_find(m, connid);
+
+	if (pin)
+		return pin;
+
+	return pin_new(m, connid, m->next_worker++ % m->nworkers);
+}
+
+/*
+ * This call's pin, on the given worker: made there if the call has none,
+ * EXDEV if it is on another. A leg never changes worker (see
+ * media_leg_move), so a call whose legs come from one worker's calls must
+ * be on that worker.
+ */
+static int pin_on(struct media *m, struct pin **pinp, uint64_t connid,
+		  unsigned worker)
+{
+	struct pin *pin = pin_find(m, connid);
+
+	if (pin) {
+		if (pin->worker != worker)
+			return EXDEV;
+		*pinp = pin;
+		return 0;
+	}
+
+	*pinp = pin_new(m, connid, worker);
+	return *pinp ? 0 : ENOMEM;
+}
+
+/* A leg left the call: the pin goes with its last leg */
 static void pin_put(struct media *m, uint64_t connid)
 {
-	struct le *le =
-		hash_lookup(m->pins, (uint32_t)connid, pin_cmp, &connid);
-	struct pin *pin = le ? le->data : NULL;
+	struct pin *pin = pin_find(m, connid);
 
-	if (pin && --pin->legs == 0) {
-		hash_unlink(&pin->he);
-		mem_deref(pin);
-	}
+	if (!pin)
+		return;
+
+	if (pin->legs)
+		--pin->legs;
+	if (!pin->legs)
+		pin_free(pin);
 }
 
 static struct cmd *cmd_new(enum cmd_type type, struct wleg *wl)
@@ -463,10 +508,14 @@ int media_leg_join(struct media_leg *l, uint64_t connid, uint32_t id)
 	if (!l || l->w)
 		return EINVAL;
 
-	pin = pin_get(l->m, connid);
-	cmd = pin ? cmd_new(CMD_ADD, l->wl) : NULL;
-	if (!cmd)
+	/* the command first: a failure then leaves no pin behind, nor takes
+	 * one that media_pin_with made */
+	cmd = cmd_new(CMD_ADD, l->wl);
+	pin = cmd ? pin_get(l->m, connid) : NULL;
+	if (!pin) {
+		free(cmd);
 		return ENOMEM;
+	}
 
 	++pin->legs;
 	l->w = &l->m->workers[pin->worker];
@@ -476,6 +525,91 @@ int media_leg_join(struct media_leg *l, uint64_t connid, uint32_t id)
 	l->wl->connid = connid;
 	worker_push(l->w, cmd);
 	return 0;
+}
+
+/**
+ * Move the leg to another call's mix, from the next frame boundary
+ *
+ * The leg keeps its socket, playout buffer, RTP SSRC, sequence and
+ * timestamp, its talk/listen/source mode and its music: the phone sees
+ * one unbroken stream whose audio changes call.
+ *
+ * Cross-thread hand-over of a leg is not supported: a worker's legs are
+ * its own, unlocked, and a leg's commands are ordered only because they
+ * all go to one worker's list. Handing a leg to another worker would take
+ * a two-step hand-over through both lists while commands for it may still
+ * be queued on the first. So the call moved to must be on the leg's
+ * worker; media_pin_with puts a consult call there before its first leg.
+ *
+ * @return 0 (also when the leg is already in that call), EINVAL if the leg
+ * never joined a call, EXDEV if the call is pinned to another worker
+ * (nothing changed), ENOMEM
+ */
+int media_leg_move(struct media_leg *l, uint64_t connid)
+{
+	struct pin *pin;
+	struct cmd *cmd;
+	int err;
+
+	if (!l || !l->w)
+		return EINVAL;
+	if (connid == l->connid)
+		return 0;
+
+	/* the command first, as in media_leg_join */
+	cmd = cmd_new(CMD_MOVE, l->wl);
+	if (!cmd)
+		return ENOMEM;
+
+	err = pin_on(l->m, &pin, connid, (unsigned)(l->w - l->m->workers));
+	if (err) {
+		free(cmd);
+		return err;
+	}
+
+	/* the worker sets wl->connid itself: the wleg is no longer ours */
+	cmd->connid = connid;
+	++pin->legs;
+	pin_put(l->m, l->connid);
+	l->connid = connid;
+	worker_push(l->w, cmd);
+	return 0;
+}
+
+/**
+ * Pin a call, before any leg joins it, to the worker of another call, so
+ * that legs can move between the two (a consult call beside its main
+ * call; see media_leg_move)
+ *
+ * @return 0 (also if already pinned there), ENOENT if near_connid has no
+ * pin, EXDEV if connid is pinned to another worker, ENOMEM
+ */
+int media_pin_with(struct media *m, uint64_t connid, uint64_t near_connid)
+{
+	const struct pin *near;
+	struct pin *pin;
+
+	if (!m)
+		return EINVAL;
+
+	near = pin_find(m, near_connid);
+	if (!near)
+		return ENOENT;
+
+	return pin_on(m, &pin, connid, near->worker);
+}
+
+/**
+ * Forget the pin of a call that no leg joined (its dialling failed, it
+ * ended before anyone answered); a pin with legs is left alone, and goes
+ * with its last leg anyway
+ */
+void media_pin_drop(struct media *m, uint64_t connid)
+{
+	struct pin *pin = m ? pin_find(m, connid) : NULL;
+
+	if (pin && !pin->legs)
+		pin_free(pin);
 }
 
 uint16_t media_leg_port(const struct media_leg *l)

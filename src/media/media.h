@@ -6,9 +6,10 @@
  * its phone sends to. The legs of one call (one ConnID) share one mix on
  * one worker thread, which every 20 ms reads what arrived, mixes, and
  * sends each party what it should hear. The control thread (libre's loop)
- * creates legs and changes them through commands that a worker applies at
- * its next frame boundary; what the workers report (a leg closed, RTP
- * timeout) comes back to the control thread as loop events.
+ * creates legs and changes them (moving a leg to another call's mix among
+ * others) through commands that a worker applies at its next frame
+ * boundary; what the workers report (a leg closed, RTP timeout) comes back
+ * to the control thread as loop events.
  */
 
 struct media;
@@ -49,9 +50,22 @@ int media_alloc(struct media **mp, const struct cfg *cfg,
 		media_timeout_h *timeouth, void *arg);
 void media_stats(const struct media *m, struct media_stats *st);
 
+/*
+ * Calls and workers. A call is pinned to a worker by its first leg, round
+ * robin; a leg can move only between calls of its own worker, so a call
+ * that will take legs from another (a consult call: the agent moves there
+ * and back, or its party moves into the main call on a merge) is pinned
+ * beside it first. Whoever calls media_pin_with (the B2BUA, when it sets
+ * up a consult call) calls media_pin_drop if that call ends before any
+ * leg joined it; once a leg has joined, the pin goes with its last leg.
+ */
+int media_pin_with(struct media *m, uint64_t connid, uint64_t near_connid);
+void media_pin_drop(struct media *m, uint64_t connid);
+
 int media_leg_alloc(struct media_leg **lp, struct media *m,
 		    uint32_t rtp_timeout);
 int media_leg_join(struct media_leg *l, uint64_t connid, uint32_t id);
+int media_leg_move(struct media_leg *l, uint64_t connid);
 uint16_t media_leg_port(const struct media_leg *l);
 const struct sa *media_leg_laddr(const struct media_leg *l);
 void media_leg_remote(struct media_leg *l, const struct media_remote *r);

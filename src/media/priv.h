@@ -4,8 +4,10 @@
  *
  * Ownership: a struct wleg (worker leg) is created on the control thread,
  * handed to a worker by CMD_ADD and from then on touched only by that
- * worker, which frees it on CMD_REMOVE. Sockets are bound on the control
- * thread (the SDP answer needs the port at once) and closed by the worker.
+ * worker, which frees it on CMD_REMOVE. CMD_MOVE takes it from one call's
+ * mix to another's on the same worker; a leg never changes worker. Sockets
+ * are bound on the control thread (the SDP answer needs the port at once)
+ * and closed by the worker.
  * Player references travel with commands: the worker hands each reference
  * it drops back to the control thread, because libre's reference counts
  * are not atomic.
@@ -74,6 +76,7 @@ enum cmd_type {
 	CMD_REMOTE,
 	CMD_MODE,
 	CMD_REMOVE,
+	CMD_MOVE,
 };
 
 struct cmd {
@@ -84,6 +87,7 @@ struct cmd {
 	bool talk, listen;
 	enum media_source src;
 	struct player *music; /**< a reference, handed to the worker */
+	uint64_t connid;      /**< CMD_MOVE: the call whose mix it joins */
 };
 
 /** What a worker tells the control thread */
@@ -129,6 +133,7 @@ uint64_t media_now(void);
 /* worker.c */
 void *worker_main(void *arg);
 void worker_push(struct worker *w, struct cmd *cmd);
+void worker_frame(struct worker *w, uint64_t now);
 void worker_free_all(struct worker *w);
 
 /* rtp.c */

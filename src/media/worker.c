@@ -51,33 +51,48 @@ static struct wmix *mix_get(struct worker *w, uint64_t connid)
 	return mx;
 }
 
-static void leg_add(struct worker *w, struct wleg *l)
+/* Into the mix of the leg's call; a new call's mix is the only
+ * allocation of the frame path */
+static void mix_enter(struct worker *w, struct wleg *l)
 {
 	l->mix = mix_get(w, l->connid);
-	if (!l->mix) {
-		/* no memory: the leg stays silent, but is still freed later */
-		list_append(&w->legl, &l->le, l);
-		return;
-	}
+	if (!l->mix)
+		return; /* no memory: silent, but still freed in the end */
 
 	mix_add(&l->mix->mix, &l->mp);
 	++l->mix->nlegs;
-	list_append(&w->legl, &l->le, l);
 	atomic_fetch_add(&w->nlegs, 1);
+}
+
+/* Out of its mix, which goes with its last leg */
+static void mix_leave(struct worker *w, struct wleg *l)
+{
+	if (!l->mix)
+		return;
+
+	mix_remove(&l->mp);
+	if (--l->mix->nlegs == 0) {
+		list_unlink(&l->mix->le);
+		free(l->mix);
+		atomic_fetch_sub(&w->nmixes, 1);
+	}
+	l->mix = NULL;
+	atomic_fetch_sub(&w->nlegs, 1);
+
+	/* a leg left in no mix must not replay the last frame of this one */
+	memset(l->mp.out, 0, sizeof(l->mp.out));
+}
+
+static void leg_add(struct worker *w, struct wleg *l)
+{
+	mix_enter(w, l);
+	list_append(&w->legl, &l->le, l);
 }
 
 static void leg_free(struct worker *w, struct wleg *l)
 {
 	list_unlink(&l->le);
-	if (l->mix) {
-		mix_remove(&l->mp);
-		if (--l->mix->nlegs == 0) {
-			list_unlink(&l->mix->le);
-			free(l->mix);
-			atomic_fetch_sub(&w->nmixes, 1);
-		}
-		atomic_fetch_sub(&w->nlegs, 1);
-	}
+	mix_leave(w, l);
 	if (l->fd >= 0)
 		close(l->fd);
 	if (l->fd_rtcp >= 0)
@@ -87,6 +102,24 @@ static void leg_free(struct worker *w, struct wleg *l)
 	media_post(w->m, MSG_CLOSED, l->id, l->port, NULL);
 	mem_deref(l->jb);
 	free(l);
+}
+
+/*
+ * To another call's mix. Everything the phone sees stays: socket, SSRC,
+ * sequence, timestamp, mode and music position. So does the playout
+ * buffer, because the phone's stream did not change; resetting it would
+ * cost 60 ms of pre-roll for nothing. Only the telephone-event mapping
+ * goes: it belonged to an event of the call being left.
+ */
+static void leg_move(struct worker *w, struct wleg *l, uint64_t connid)
+{
+	if (l->mix && l->connid == connid)
+		return;
+
+	mix_leave(w, l);
+	l->connid = connid;
+	l->ev_mapped = false;
+	mix_enter(w, l);
 }
 
 static void leg_mode(struct worker *w, struct wleg *l, struct cmd *cmd)
@@ -129,6 +162,9 @@ static void cmd_apply(struct worker *w, struct cmd *cmd, uint64_t now)
 		break;
 	case CMD_REMOVE:
 		leg_free(w, cmd->leg);
+		break;
+	case CMD_MOVE:
+		leg_move(w, cmd->leg, cmd->connid);
 		break;
 	}
 }
@@ -174,7 +210,9 @@ static void timeout_check(struct worker *w, struct wleg *l, uint64_t now)
 	media_post(w->m, MSG_TIMEOUT, l->id, l->port, NULL);
 }
 
-static void frame(struct worker *w, uint64_t now)
+/** One frame; the thread's loop body, exported so that a unit test can
+ * run frames without the thread or its clock */
+void worker_frame(struct worker *w, uint64_t now)
 {
 	/* RTCP is only drained, once a second: a syscall per leg per frame
 	 * saved (its socket buffer holds far more than a second of it) */
@@ -234,7 +272,7 @@ void *worker_main(void *arg)
 		if (now > w->next + 10 * MEDIA_PTIME)
 			w->next = now;
 
-		frame(w, now);
+		worker_frame(w, now);
 		w->next += MEDIA_PTIME;
 	}
 

@@ -5,7 +5,10 @@
  * sample), so an exact expected frame can be computed by hand for every
  * listener: the others' voices, never its own, saturated to int16; and
  * the talk, listen, source and has_in flags each remove exactly what the
- * call model says they remove.
+ * call model says they remove. At conference size (up to 32 parties) each
+ * party talks a constant of its own, so a listener's whole frame is one
+ * known value: the others' sum, saturated; a membership change shows in
+ * every sample of the next frame or in none.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -146,6 +149,188 @@ static void test_saturation(void **state)
 }
 
 /* talk=false: not in the sum, but still hears everyone. */
+/* A reference saturation, written apart from mix.c's */
+static int16_t clip(int32_t v)
+{
+	return (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+}
+
+/* One constant frame per present party; every out[] to the canary */
+static void talk_const(struct mix_party *pv, const int16_t *val, const bool *in,
+		       size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		for (size_t i = 0; i < MIX_FRAME; i++) {
+			pv[k].in[i] = in[k] ? val[k] : 0;
+			pv[k].out[i] = CANARY;
+		}
+		pv[k].has_in = in[k];
+	}
+}
+
+/* Every present listener's whole frame is the others' sum, saturated */
+static void check_const(const struct mix_party *pv, const int16_t *val,
+			const bool *in, size_t n)
+{
+	for (size_t l = 0; l < n; l++) {
+		int32_t want = 0;
+
+		if (!in[l])
+			continue;
+		for (size_t t = 0; t < n; t++) {
+			if (t != l && in[t])
+				want += val[t];
+		}
+		for (size_t i = 0; i < MIX_FRAME; i++)
+			assert_int_equal(clip(want), pv[l].out[i]);
+	}
+}
+
+static void conf_start(struct mix *mix, struct mix_party *pv, bool *in,
+		       size_t n)
+{
+	mix_init(mix);
+	for (size_t k = 0; k < n; k++) {
+		party_init(&pv[k], k);
+		mix_add(mix, &pv[k]);
+		in[k] = true;
+	}
+}
+
+/* 32 parties, distinct constants of both signs: each hears the others,
+ * and never itself (its own value is what separates its frame from the
+ * whole sum). */
+static void test_conf_32(void **state)
+{
+	static struct mix_party pv[MAXP];
+	int16_t val[MAXP];
+	bool in[MAXP];
+	int32_t all = 0;
+	struct mix mix;
+
+	(void)state;
+
+	conf_start(&mix, pv, in, MAXP);
+	for (size_t k = 0; k < MAXP; k++) {
+		val[k] = (int16_t)((k & 1 ? -1 : 1) * (int)(k + 1) * 101);
+		all += val[k];
+	}
+
+	talk_const(pv, val, in, MAXP);
+	mix_run(&mix);
+	check_const(pv, val, in, MAXP);
+	for (size_t k = 0; k < MAXP; k++) {
+		assert_int_equal(all, pv[k].out[0] + val[k]);
+		assert_int_not_equal(all, pv[k].out[0]);
+	}
+
+	/* from 3 to 32, every size mixes the same way */
+	for (size_t n = 3; n <= MAXP; n++) {
+		conf_start(&mix, pv, in, n);
+		talk_const(pv, val, in, n);
+		mix_run(&mix);
+		check_const(pv, val, in, n);
+	}
+}
+
+/* Membership changes between two runs take effect whole in the next
+ * one: every sample of every listener's frame, none before. */
+static void test_conf_join_leave(void **state)
+{
+	static struct mix_party pv[MAXP];
+	int16_t val[MAXP];
+	bool in[MAXP];
+	struct mix mix;
+
+	(void)state;
+
+	for (size_t k = 0; k < MAXP; k++)
+		val[k] = (int16_t)(((int)k + 1) * 37);
+
+	/* 31 parties */
+	conf_start(&mix, pv, in, MAXP - 1);
+	in[MAXP - 1] = false;
+	talk_const(pv, val, in, MAXP);
+	mix_run(&mix);
+	check_const(pv, val, in, MAXP);
+
+	/* the 32nd joins: nobody's last frame changes until the next run */
+	party_init(&pv[MAXP - 1], MAXP - 1);
+	mix_add(&mix, &pv[MAXP - 1]);
+	check_const(pv, val, in, MAXP);
+	in[MAXP - 1] = true;
+	talk_const(pv, val, in, MAXP);
+	mix_run(&mix);
+	check_const(pv, val, in, MAXP);
+
+	/* three leave: the first, the last and one between */
+	mix_remove(&pv[0]);
+	mix_remove(&pv[17]);
+	mix_remove(&pv[MAXP - 1]);
+	in[0] = in[17] = in[MAXP - 1] = false;
+	talk_const(pv, val, in, MAXP);
+	mix_run(&mix);
+	check_const(pv, val, in, MAXP);
+	for (size_t i = 0; i < MIX_FRAME; i++) {
+		/* left alone: not written by a mix it is no longer in */
+		assert_int_equal(CANARY, pv[0].out[i]);
+		assert_int_equal(CANARY, pv[17].out[i]);
+		assert_int_equal(CANARY, pv[MAXP - 1].out[i]);
+	}
+}
+
+/* Many loud parties: both ends clip, per sample, and the int32 sum keeps
+ * each listener exact until the final saturation. */
+static void test_conf_saturation(void **state)
+{
+	static struct mix_party pv[MAXP];
+	int16_t val[MAXP];
+	bool in[MAXP];
+	struct mix mix;
+
+	(void)state;
+
+	/* all +20000: each hears 31 of them, clipped high */
+	conf_start(&mix, pv, in, MAXP);
+	for (size_t k = 0; k < MAXP; k++)
+		val[k] = 20000;
+	talk_const(pv, val, in, MAXP);
+	mix_run(&mix);
+	check_const(pv, val, in, MAXP);
+	assert_int_equal(32767, pv[5].out[7]);
+
+	/* all at the low end: clipped low */
+	for (size_t k = 0; k < MAXP; k++)
+		val[k] = -32768;
+	talk_const(pv, val, in, MAXP);
+	mix_run(&mix);
+	check_const(pv, val, in, MAXP);
+	assert_int_equal(-32768, pv[5].out[7]);
+
+	/* 16 at each end: the sum is -16, far inside int16 although every
+	 * partial sum on the way is not; each hears the others exactly,
+	 * clipped only if that is out of range */
+	for (size_t k = 0; k < MAXP; k++)
+		val[k] = k < MAXP / 2 ? 32767 : -32768;
+	talk_const(pv, val, in, MAXP);
+	mix_run(&mix);
+	check_const(pv, val, in, MAXP);
+	assert_int_equal(-32768, pv[0].out[0]);	      /* -16 - 32767 */
+	assert_int_equal(32752, pv[MAXP - 1].out[0]); /* -16 + 32768 */
+
+	/* both ends in one frame: alternate signs sample by sample */
+	for (size_t k = 0; k < MAXP; k++) {
+		for (size_t i = 0; i < MIX_FRAME; i++)
+			pv[k].in[i] = (int16_t)(i & 1 ? 25000 : -25000);
+		pv[k].has_in = true;
+	}
+	mix_run(&mix);
+	for (size_t k = 0; k < MAXP; k++) {
+		for (size_t i = 0; i < MIX_FRAME; i++)
+			assert_int_equal(i & 1 ? 32767 : -32768, pv[k].out[i]);
+	}
+}
+
 static void test_no_talk(void **state)
 {
 	static struct mix_party pv[3];
@@ -294,6 +479,9 @@ int main(void)
 		cmocka_unit_test(test_music_and_silence),
 		cmocka_unit_test(test_no_input),
 		cmocka_unit_test(test_add_remove),
+		cmocka_unit_test(test_conf_32),
+		cmocka_unit_test(test_conf_join_leave),
+		cmocka_unit_test(test_conf_saturation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
