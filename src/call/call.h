@@ -160,9 +160,9 @@ enum call_conf_op {
 struct call_conf_req {
 	enum call_conf_op op;
 	uint64_t connid;
-	const char *dn;	  /**< ThisDN */
+	const char *dn;	   /**< ThisDN */
 	const char *other; /**< OtherDN: a number, or a party alias */
-	uint64_t consult; /**< ConsultConnID */
+	uint64_t consult;  /**< ConsultConnID */
 };
 
 /* Inputs from CTI requests (party: as call_party_find found it) */
@@ -189,6 +189,7 @@ const char *call_uuid(const struct call *call);
 enum call_type call_type(const struct call *call);
 const char *call_type_name(enum call_type type);
 const char *call_party_state_name(enum call_party_state state);
+const char *call_event_name(enum call_event_type type);
 const struct call *call_main(const struct call *call);
 uint32_t call_party_leg(const struct call_model *m, uint32_t party);
 uint32_t call_leg_party(const struct call_model *m, uint32_t leg);

@@ -69,15 +69,14 @@ static struct party *party_named(const struct call *call, const char *name)
 static void joined_emit(struct party *q, const char *by, uint64_t prev)
 {
 	const char *state = call_state_of(q->call);
-	struct call_ev_more x = {by, ROLE_CONF_BY, by, ROLE_ADDED_BY, state,
-				 prev, 0};
+	struct call_ev_more x = {by,	ROLE_CONF_BY, by, ROLE_ADDED_BY,
+				 state, prev,	      0};
 
-	call_event_emit_more(q, prev ? CALL_EV_PARTY_CHANGED
-				    : CALL_EV_ESTABLISHED,
-			     &x);
+	call_event_emit_more(
+		q, prev ? CALL_EV_PARTY_CHANGED : CALL_EV_ESTABLISHED, &x);
 
-	x = (struct call_ev_more){q->alias, ROLE_NEW, by, ROLE_ADDED_BY, state,
-				  0, 0};
+	x = (struct call_ev_more){q->alias, ROLE_NEW, by, ROLE_ADDED_BY,
+				  state,    0,	      0};
 	for (struct le *le = q->call->partyl.head; le; le = le->next) {
 		const struct party *r = le->data;
 
@@ -126,14 +125,17 @@ void call_conference_leave(struct party *p, const char *by)
 	struct call *call = p->call;
 	char *alias = mem_ref(p->alias);
 	struct call_ev_more x = {NULL, NULL, by, by ? ROLE_DELETED_BY : NULL,
-				 NULL, 0, 0};
+				 NULL, 0,    0};
 
 	call_event_emit_more(p, CALL_EV_RELEASED, &x);
 	p->state = PARTY_RELEASED;
 
-	x = (struct call_ev_more){alias,	   ROLE_DELETED,
-				  by ? by : alias, ROLE_DELETED_BY,
-				  call_state_of(call), 0,
+	x = (struct call_ev_more){alias,
+				  ROLE_DELETED,
+				  by ? by : alias,
+				  ROLE_DELETED_BY,
+				  call_state_of(call),
+				  0,
 				  0};
 	for (struct le *le = call->partyl.head; le; le = le->next) {
 		const struct party *r = le->data;
@@ -203,13 +205,16 @@ int call_initiate_conference(struct call_model *m, uint32_t party,
 		return ENOENT;
 	c1 = a->call;
 	if (a->rides || a->rider || c1->consult || c1->main)
-		return refuse(EPROTO, why, sz, "DN %s is already in a consultation", a->name);
+		return refuse(EPROTO, why, sz,
+			      "DN %s is already in a consultation", a->name);
 	if (a->state != PARTY_ESTABLISHED && a->state != PARTY_HELD)
-		return refuse(EPROTO, why, sz, "DN %s is not connected in call %016llx", a->name,
-			   (unsigned long long)c1->connid);
+		return refuse(EPROTO, why, sz,
+			      "DN %s is not connected in call %016llx", a->name,
+			      (unsigned long long)c1->connid);
 	if (!b->external && party_named(c1, b->name))
-		return refuse(EINVAL, why, sz, "OtherDN %s is already a party of call %016llx",
-			   b->name, (unsigned long long)c1->connid);
+		return refuse(EINVAL, why, sz,
+			      "OtherDN %s is already a party of call %016llx",
+			      b->name, (unsigned long long)c1->connid);
 
 	err = consult_create(m, a, b, &c2);
 	if (err)
@@ -240,13 +245,15 @@ static int consult_of(struct call_model *m, struct party *a, uint64_t consult,
 	struct call *c2 = (struct call *)call_find(m, consult);
 
 	if (!c2)
-		return refuse(ENOENT, why, sz, "ConsultConnID %016llx is not a call",
-			   (unsigned long long)consult);
+		return refuse(ENOENT, why, sz,
+			      "ConsultConnID %016llx is not a call",
+			      (unsigned long long)consult);
 	if (!a->rider || a->rider->call != c2)
-		return refuse(EPROTO, why, sz, "call %016llx is not a consultation of DN %s in "
-			   "call %016llx",
-			   (unsigned long long)consult, a->name,
-			   (unsigned long long)a->call->connid);
+		return refuse(EPROTO, why, sz,
+			      "call %016llx is not a consultation of DN %s in "
+			      "call %016llx",
+			      (unsigned long long)consult, a->name,
+			      (unsigned long long)a->call->connid);
 
 	*c2p = c2;
 	return 0;
@@ -275,13 +282,16 @@ int call_complete_conference(struct call_model *m, uint32_t party,
 		const struct party *q = le->data;
 
 		if (q != ra && !party_joined(q))
-			return refuse(EPROTO, why, sz, "%s has not answered the consultation yet",
-				   q->alias);
+			return refuse(
+				EPROTO, why, sz,
+				"%s has not answered the consultation yet",
+				q->alias);
 	}
 	if (call_count(c1, false) + call_count(c2, false) - 1 >
 	    CALL_MAX_PARTIES)
-		return refuse(ENOSPC, why, sz, "a conference has at most %u parties",
-			   CALL_MAX_PARTIES);
+		return refuse(ENOSPC, why, sz,
+			      "a conference has at most %u parties",
+			      CALL_MAX_PARTIES);
 
 	call_event_emit(ra, CALL_EV_RELEASED, NULL, 0);
 	a->state = PARTY_ESTABLISHED;
@@ -336,14 +346,17 @@ int call_single_step(struct call_model *m, uint32_t party,
 		return ENOENT;
 	call = a->call;
 	if (a->state != PARTY_ESTABLISHED || call_count(call, true) < 2)
-		return refuse(EPROTO, why, sz, "DN %s is not connected in call %016llx", a->name,
-			   (unsigned long long)call->connid);
+		return refuse(EPROTO, why, sz,
+			      "DN %s is not connected in call %016llx", a->name,
+			      (unsigned long long)call->connid);
 	if (!b->external && party_named(call, b->name))
-		return refuse(EINVAL, why, sz, "OtherDN %s is already a party of call %016llx",
-			   b->name, (unsigned long long)call->connid);
+		return refuse(EINVAL, why, sz,
+			      "OtherDN %s is already a party of call %016llx",
+			      b->name, (unsigned long long)call->connid);
 	if (call_count(call, false) >= CALL_MAX_PARTIES)
-		return refuse(ENOSPC, why, sz, "a conference has at most %u parties",
-			   CALL_MAX_PARTIES);
+		return refuse(ENOSPC, why, sz,
+			      "a conference has at most %u parties",
+			      CALL_MAX_PARTIES);
 
 	pb = party_create(call, b, PARTY_RINGING, ROLE_NEW);
 	if (!pb || str_dup(&pb->inviter, a->alias)) {
@@ -369,13 +382,16 @@ int call_delete_party(struct call_model *m, uint32_t party, const char *alias,
 	call = a->call;
 	x = party_by_alias(call, alias);
 	if (!x)
-		return refuse(EINVAL, why, sz, "OtherDN %s is not a party of call %016llx", alias,
-			   (unsigned long long)call->connid);
+		return refuse(EINVAL, why, sz,
+			      "OtherDN %s is not a party of call %016llx",
+			      alias, (unsigned long long)call->connid);
 	if (x == a)
-		return refuse(EINVAL, why, sz, "OtherDN %s is ThisDN: use TReleaseCall", alias);
+		return refuse(EINVAL, why, sz,
+			      "OtherDN %s is ThisDN: use TReleaseCall", alias);
 	if (call_count(call, false) < 3)
-		return refuse(EPROTO, why, sz, "call %016llx is not a conference",
-			   (unsigned long long)call->connid);
+		return refuse(EPROTO, why, sz,
+			      "call %016llx is not a conference",
+			      (unsigned long long)call->connid);
 
 	if (!x->rider)
 		call_leg(m, CALL_LEG_HANGUP, x, 0, false);

@@ -103,3 +103,15 @@ void call_alert(struct call_model *m, const struct party *p,
 	cmd.from = from->name;
 	leg_emit(m, &cmd);
 }
+
+/** The T-Library name of an event type ("EventDialing", ...) */
+const char *call_event_name(enum call_event_type type)
+{
+	static const char *const names[] = {
+		"EventDialing",	   "EventRinging",	"EventEstablished",
+		"EventReleased",   "EventHeld",		"EventRetrieved",
+		"EventPartyAdded", "EventPartyChanged", "EventPartyDeleted",
+		"EventUserEvent",  "EventError"};
+
+	return type < ARRAY_SIZE(names) ? names[type] : "?";
+}

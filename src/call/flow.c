@@ -195,8 +195,7 @@ void call_party_gone(struct party *p)
 
 /* Every party of the call gets EventReleased, the one who ended it first
  * (a callee never alerted gets none); then the call goes */
-void call_release(struct call *call, const struct party *first,
-		  uint16_t cause)
+void call_release(struct call *call, const struct party *first, uint16_t cause)
 {
 	struct le *le;
 
@@ -223,8 +222,8 @@ void call_release(struct call *call, const struct party *first,
 /* A single-step invitee that failed: it never joined, nobody else saw it */
 void call_invitee_failed(struct party *b, uint16_t scode)
 {
-	struct party *by = b->inviter ? party_by_alias(b->call, b->inviter)
-				      : NULL;
+	struct party *by =
+		b->inviter ? party_by_alias(b->call, b->inviter) : NULL;
 	struct call_ev_more x = {.other_dn = b->alias, .cause = scode};
 
 	if (b->rang)

@@ -34,8 +34,8 @@ struct party {
 	uint32_t id;
 	struct call *call;
 	char *name;
-	char *alias; /**< name, made unique within the call */
-	uint32_t leg;		 /**< the dialog and media leg it rides */
+	char *alias;	     /**< name, made unique within the call */
+	uint32_t leg;	     /**< the dialog and media leg it rides */
 	struct party *rides; /**< consult: the initiator's main party */
 	struct party *rider; /**< the consult party riding this one's leg */
 	char *inviter;	     /**< single-step invitee: who added it */
@@ -71,8 +71,7 @@ void call_alert(struct call_model *m, const struct party *p,
 		const struct party *from);
 void call_leg(struct call_model *m, enum call_leg_op op, const struct party *p,
 	      uint16_t scode, bool early);
-void call_release(struct call *call, const struct party *first,
-		  uint16_t cause);
+void call_release(struct call *call, const struct party *first, uint16_t cause);
 void call_leave(struct party *p, const char *by);
 void call_party_gone(struct party *p);
 void call_invitee_failed(struct party *b, uint16_t scode);

@@ -184,13 +184,10 @@ static void media_out_h(const struct call_media_cmd *cmd, void *arg)
 
 static void event_h(const struct call_event *ev, void *arg)
 {
-	static const char *const names[] = {
-		"EventDialing",	 "EventRinging", "EventEstablished",
-		"EventReleased", "EventHeld",	 "EventRetrieved"};
 	struct b2bua *b = arg;
 
 	log_debug("call", "%s ThisDN=%s ConnID=%016llx OtherDN=%s",
-		  names[ev->type], ev->this_dn,
+		  call_event_name(ev->type), ev->this_dn,
 		  (unsigned long long)call_connid(ev->call),
 		  ev->other_dn ? ev->other_dn : "-");
 
@@ -527,7 +524,8 @@ int b2bua_hold(struct b2bua *b, uint64_t connid, const char *dn, bool hold,
 
 	err = call_party_hold(b->model, party, hold, path);
 	mem_deref(path);
-	if (!err && leg_hold(leg_find(b, call_party_leg(b->model, party)), hold))
+	if (!err &&
+	    leg_hold(leg_find(b, call_party_leg(b->model, party)), hold))
 		log_warn("b2bua",
 			 "party %u: could not re-INVITE its phone for "
 			 "%s",
@@ -655,8 +653,8 @@ int b2bua_conference(struct b2bua *b, const struct call_conf_req *r,
 					       why, sz);
 		break;
 	case CALL_CONF_COMPLETE:
-		err = call_complete_conference(b->model, party, r->consult,
-					       why, sz);
+		err = call_complete_conference(b->model, party, r->consult, why,
+					       sz);
 		break;
 	case CALL_CONF_RECONNECT:
 		err = call_reconnect(b->model, party, r->consult, why, sz);

@@ -569,7 +569,8 @@ static const struct {
 static void conf_error(struct tsrv *s, struct tsrv_session *ss,
 		       const struct tsrv_req *req, int err, const char *why)
 {
-	const char *cid = json_string_value(json_object_get(req->obj, "ConnID"));
+	const char *cid =
+		json_string_value(json_object_get(req->obj, "ConnID"));
 
 	switch (err) {
 	case ENOENT:
@@ -598,7 +599,8 @@ static void conf_request(struct tsrv *s, struct tsrv_session *ss,
 	struct call_conf_req r = {
 		.connid = connid_of(req),
 		.dn = req->this_dn,
-		.other = json_string_value(json_object_get(req->obj, "OtherDN")),
+		.other =
+			json_string_value(json_object_get(req->obj, "OtherDN")),
 	};
 	char why[256] = "";
 	uint64_t consult = 0;
@@ -616,8 +618,7 @@ static void conf_request(struct tsrv *s, struct tsrv_session *ss,
 	s->cur.ss = ss;
 	s->cur.refid = req->refid;
 	s->cur.dn = req->this_dn;
-	err = s->calls.conference(&r, &consult, why, sizeof(why),
-				  s->calls.arg);
+	err = s->calls.conference(&r, &consult, why, sizeof(why), s->calls.arg);
 	memset(&s->cur, 0, sizeof(s->cur));
 
 	if (err)
@@ -634,16 +635,20 @@ static const struct {
 	const char *name;
 	req_h *h;
 } call_reqs[] = {
-	{"TMakeCall", make_call},	  {"TReleaseCall", call_op},
-	{"THoldCall", call_op},		  {"TRetrieveCall", call_op},
-	{"TQueryAddress", query_address}, {"TQueryCall", query_call},
+	{"TMakeCall", make_call},
+	{"TReleaseCall", call_op},
+	{"THoldCall", call_op},
+	{"TRetrieveCall", call_op},
+	{"TQueryAddress", query_address},
+	{"TQueryCall", query_call},
 	{"TAnswerCall", answer_call},
 	{"TInitiateConference", conf_request},
 	{"TCompleteConference", conf_request},
 	{"TReconnectCall", conf_request},
 	{"TSingleStepConference", conf_request},
 	{"TDeleteFromConference", conf_request},
-	{"TListenDisconnect", NULL},	  {"TListenReconnect", NULL},
+	{"TListenDisconnect", NULL},
+	{"TListenReconnect", NULL},
 };
 
 static int call_req_find(const char *name)
@@ -852,12 +857,6 @@ int tsrv_ws_accept(struct tsrv *s, struct http_conn *hc,
 
 /* --- call events --- */
 
-static const char *const event_names[] = {
-	"EventDialing",	     "EventRinging",	  "EventEstablished",
-	"EventReleased",     "EventHeld",	  "EventRetrieved",
-	"EventPartyAdded",   "EventPartyChanged", "EventPartyDeleted",
-	"EventUserEvent",    "EventError"};
-
 static void set_str(json_t *ev, const char *key, const char *val)
 {
 	if (val)
@@ -899,8 +898,7 @@ static json_t *lct_json(const struct tsrv *s, const struct call *call)
 {
 	struct lct l = {json_object(), 0, s->cfg->call_info_extended};
 
-	(void)call_parties(s->calls.model ? s->calls.model(s->calls.arg)
-					  : NULL,
+	(void)call_parties(s->calls.model ? s->calls.model(s->calls.arg) : NULL,
 			   call_connid(call), lct_party_h, &l);
 	json_object_set_new(l.ext, "LCTPartiesLength", json_integer(l.n));
 	return l.ext;
@@ -925,7 +923,7 @@ static void join_failed(struct tsrv *s, const struct call_event *ce)
 
 static json_t *call_event_json(const struct call_event *ce)
 {
-	json_t *ev = tsrv_event_new(event_names[ce->type]);
+	json_t *ev = tsrv_event_new(call_event_name(ce->type));
 	char connid[17];
 
 	re_snprintf(connid, sizeof(connid), "%016llx",
@@ -980,8 +978,7 @@ void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
 	if (ev && ce->type == CALL_EV_PARTIES)
 		json_object_set_new(ev, "Extensions", lct_json(s, ce->call));
 	line = ev ? tsrv_event_line(ev, ++s->seq, &len) : NULL;
-	if (line && s->cur.ss && s->cur.refid &&
-	    ce->type != CALL_EV_PARTIES &&
+	if (line && s->cur.ss && s->cur.refid && ce->type != CALL_EV_PARTIES &&
 	    0 == strcmp(s->cur.dn, ce->this_dn)) {
 		json_object_set_new(ev, "ReferenceID",
 				    json_integer(s->cur.refid));

@@ -95,28 +95,28 @@ class Ears:
 
 
 def lct(cti, dn, connid, want):
-    """The next LCTParty snapshot for dn equals want [(alias, state)]."""
-    def match(ev):
+    """The next LCTParty snapshot for dn equals want [(alias, state)]
+    (earlier snapshots, of steps on the way, are skipped)."""
+    seen = []
+    while True:
+        ev = cti.wait('EventUserEvent', ThisDN=dn, ConnID=connid)
         ext = ev.get('Extensions', {})
         got = [(ext.get(f'LCTParty{i}'), ext.get(f'LCTParty{i}_state'))
                for i in range(ext.get('LCTPartiesLength', 0))]
-        return got == want
-    end_ev = None
-    for _ in range(20):
-        ev = cti.wait('EventUserEvent', ThisDN=dn, ConnID=connid)
-        if match(ev):
-            end_ev = ev
+        if got == want:
             break
-    check(end_ev, f'{dn}: no LCTParty snapshot {want}')
-    for i, (_alias, _state) in enumerate(want):
-        check(end_ev['Extensions'].get(f'LCTParty{i}_location') == 'Home',
-              f'{dn}: LCTParty{i}_location: {end_ev["Extensions"]}')
+        seen.append(got)
+        check(len(seen) < 10, f'{dn}: no LCTParty snapshot {want}; got '
+              f'{seen}')
+    for i in range(len(want)):
+        check(ext.get(f'LCTParty{i}_location') == 'Home',
+              f'{dn}: LCTParty{i}_location: {ext}')
 
 
 def step_dial(run, ph, ears, cti, st):
     ph['1001'].dial(f'sip:1003@{LOOPBACK}:{run.ports.sip}')
     ph['1003'].wait_call_established(5)
-    ev = cti.wait('EventEstablished', ThisDN='1001')
+    ev = cti['1001'].wait('EventEstablished', ThisDN='1001')
     st['c1'] = ev['ConnID']
     ears.mark('call')
     ears.talk('call', ['1001', '1003'])
@@ -129,7 +129,7 @@ def step_initiate(run, ph, ears, cti, st):
     dial = [e for e in events if e['event'] == 'EventDialing']
     check(dial and dial[0]['CallType'] == 'Consult', f'no consult: {events}')
     st['c2'] = dial[0]['ConnID']
-    lct(cti, '1003', st['c1'], [('1001', 'Held'), ('1003', None)])
+    lct(cti['1003'], '1003', st['c1'], [('1001', 'Held'), ('1003', None)])
     ears.mark('consult')
     ears.talk('consult', ['1001', '1002'], extra_not=['1003'])
     ears.listen('consult', ['1003'])
@@ -140,15 +140,15 @@ def step_complete(run, ph, ears, cti, st):
     tlibctl(run, f'TCompleteConference ThisDN=1001 ConnID={st["c1"]} '
             f'ConsultConnID={st["c2"]}', ['1001'],
             'EventPartyAdded ThisDN=1001')
-    ev = cti.wait('EventPartyChanged', ThisDN='1002')
+    ev = cti['1002'].wait('EventPartyChanged', ThisDN='1002')
     check(ev['ConnID'] == st['c1'] and ev['PreviousConnID'] == st['c2'] and
           ev['CallState'] == 'Conferenced', f'EventPartyChanged: {ev}')
-    ev = cti.wait('EventPartyAdded', ThisDN='1003')
+    ev = cti['1003'].wait('EventPartyAdded', ThisDN='1003')
     check(ev['OtherDN'] == '1002' and ev['ThirdPartyDN'] == '1001',
           f'EventPartyAdded to 1003: {ev}')
     want = [('1001', None), ('1003', None), ('1002', None)]
     for dn in ('1001', '1002', '1003'):
-        lct(cti, dn, st['c1'], want)
+        lct(cti[dn], dn, st['c1'], want)
     ears.mark('conference')
     ears.talk('conference', ['1001', '1002', '1003'])
 
@@ -158,7 +158,7 @@ def step_single_step(run, ph, ears, cti, st):
             f'OtherDN=1004', ['1001'], 'EventPartyAdded ThisDN=1001')
     want = [('1001', None), ('1003', None), ('1002', None), ('1004', None)]
     for dn in TONES:
-        lct(cti, dn, st['c1'], want)
+        lct(cti[dn], dn, st['c1'], want)
     ears.mark('four')
     ears.talk('four', list(TONES))
 
@@ -168,7 +168,7 @@ def step_delete(run, ph, ears, cti, st):
             f'OtherDN=1004', ['1001'], 'EventPartyDeleted ThisDN=1001')
     ph['1004'].wait_call_closed(5)
     for dn in ('1002', '1003'):
-        ev = cti.wait('EventPartyDeleted', ThisDN=dn)
+        ev = cti[dn].wait('EventPartyDeleted', ThisDN=dn)
         check(ev['OtherDN'] == '1004' and ev['ThirdPartyDN'] == '1001' and
               ev['CallState'] == 'Conferenced', f'{dn}: {ev}')
     ears.mark('deleted')
@@ -179,10 +179,10 @@ def step_hangup(run, ph, ears, cti, st):
     ph['1002'].hangup()
     ph['1002'].wait_call_closed(5)
     for dn in ('1001', '1003'):
-        ev = cti.wait('EventPartyDeleted', ThisDN=dn)
-        check(ev['OtherDN'] == '1002' and ev['CallState'] == 'Ok',
+        ev = cti[dn].wait('EventPartyDeleted', ThisDN=dn, OtherDN='1002')
+        check(ev['CallState'] == 'Ok',
               f'{dn}: {ev}')
-        lct(cti, dn, st['c1'], [('1001', None), ('1003', None)])
+        lct(cti[dn], dn, st['c1'], [('1001', None), ('1003', None)])
     ears.mark('plain')
     ears.talk('plain', ['1001', '1003'], extra_not=['1002', '1004'])
 
@@ -202,9 +202,10 @@ def body(run):
     server = Server(run, conf).start()
     phones = registered_phones(run, list(TONES.items()))
     ph = dict(zip(TONES, phones))
-    cti = Cti(run.ports.tlib)
+    cti = {}  # one client per DN: each waits on its own events
     for dn in TONES:
-        cti.register(dn)
+        cti[dn] = Cti(run.ports.tlib)
+        cti[dn].register(dn)
     ears, st = Ears(ph), {}
     steps = [('A dials C', step_dial),
              ('TInitiateConference A -> B: C hears music', step_initiate),
@@ -218,7 +219,8 @@ def body(run):
         if not ok:
             break
     run.step('nothing left behind', nothing_left, server)
-    cti.close()
+    for c in cti.values():
+        c.close()
     for p in phones:
         p.stop()
     run.step('SIGTERM -> exit status 0', server.stop)

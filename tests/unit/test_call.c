@@ -87,9 +87,9 @@ static const char *parties(const struct call *call)
 static void event_h(const struct call_event *ev, void *arg)
 {
 	static const char *const names[] = {
-		"Dialing",	"Ringing",	"Established",	"Released",
-		"Held",		"Retrieved",	"PartyAdded",	"PartyChanged",
-		"PartyDeleted", "Parties",	"AddFailed"};
+		"Dialing",	"Ringing",   "Established", "Released",
+		"Held",		"Retrieved", "PartyAdded",  "PartyChanged",
+		"PartyDeleted", "Parties",   "AddFailed"};
 	char more[160] = "";
 	size_t n;
 	(void)arg;
@@ -349,8 +349,7 @@ static void connected(struct call_model *m)
 	out[0] = '\0';
 }
 
-static uint32_t party_of(struct call_model *m, uint64_t connid,
-			 const char *dn)
+static uint32_t party_of(struct call_model *m, uint64_t connid, const char *dn)
 {
 	uint32_t p = 0;
 
@@ -388,14 +387,18 @@ static void test_consult_conference(void **state)
 	       "ev Parties 1003 1001 1003\n");
 
 	/* 1001 completes: 1003 joins call 1000 */
-	assert_int_equal(0, call_complete_conference(m, 1, c2, why,
-						     sizeof(why)));
+	assert_int_equal(0,
+			 call_complete_conference(m, 1, c2, why, sizeof(why)));
 	expect("ev Released 1001(Origination) other=-\n"
 	       "media p1 talk=1 listen=1 mix\n"
 	       "media p2 talk=1 listen=1 mix\n"
-	       "ev PartyChanged 1003(ConferenceMember) other=1001(ConferencedBy) third=1001(AddedBy) state=Conferenced prev=1001\n"
-	       "ev PartyAdded 1001(ConferenceMember) other=1003(NewParty) third=1001(AddedBy) state=Conferenced\n"
-	       "ev PartyAdded 1002(ConferenceMember) other=1003(NewParty) third=1001(AddedBy) state=Conferenced\n"
+	       "ev PartyChanged 1003(ConferenceMember) "
+	       "other=1001(ConferencedBy) third=1001(AddedBy) "
+	       "state=Conferenced prev=1001\n"
+	       "ev PartyAdded 1001(ConferenceMember) other=1003(NewParty) "
+	       "third=1001(AddedBy) state=Conferenced\n"
+	       "ev PartyAdded 1002(ConferenceMember) other=1003(NewParty) "
+	       "third=1001(AddedBy) state=Conferenced\n"
 	       "media p4 talk=1 listen=1 mix\n"
 	       "ev Parties 1001 1001 1002 1003\n"
 	       "ev Parties 1002 1001 1002 1003\n"
@@ -405,8 +408,10 @@ static void test_consult_conference(void **state)
 	/* 1002 hangs up: two left, a plain call again */
 	assert_int_equal(0, call_party_hangup(m, 2));
 	expect("ev Released 1002(ConferenceMember) other=-\n"
-	       "ev PartyDeleted 1001(ConferenceMember) other=1002(DeletedParty) third=1002(DeletedBy) state=Ok\n"
-	       "ev PartyDeleted 1003(ConferenceMember) other=1002(DeletedParty) third=1002(DeletedBy) state=Ok\n"
+	       "ev PartyDeleted 1001(ConferenceMember) "
+	       "other=1002(DeletedParty) third=1002(DeletedBy) state=Ok\n"
+	       "ev PartyDeleted 1003(ConferenceMember) "
+	       "other=1002(DeletedParty) third=1002(DeletedBy) state=Ok\n"
 	       "media p2 remove\n"
 	       "ev Parties 1001 1001 1003\n"
 	       "ev Parties 1003 1001 1003\n");
@@ -444,25 +449,31 @@ static void test_reconnect_and_single_step(void **state)
 	       "ev Parties 1002 1001 1002\n");
 	assert_int_equal(1, call_model_count(m));
 
-	assert_int_equal(0, call_single_step(m, 1, &ext1004, why,
-					     sizeof(why)));
+	assert_int_equal(0, call_single_step(m, 1, &ext1004, why, sizeof(why)));
 	expect("leg alert p5 1004\n"
 	       "media p5 talk=0 listen=0 none\n");
 	assert_int_equal(0, call_party_progress(m, 5, false));
 	expect("ev Ringing 1004(NewParty) other=1001\n");
 	assert_int_equal(0, call_party_answered(m, 5));
-	expect("ev Established 1004(ConferenceMember) other=1001(ConferencedBy) third=1001(AddedBy) state=Conferenced\n"
-	       "ev PartyAdded 1001(ConferenceMember) other=1004(NewParty) third=1001(AddedBy) state=Conferenced\n"
-	       "ev PartyAdded 1002(ConferenceMember) other=1004(NewParty) third=1001(AddedBy) state=Conferenced\n"
+	expect("ev Established 1004(ConferenceMember) "
+	       "other=1001(ConferencedBy) third=1001(AddedBy) "
+	       "state=Conferenced\n"
+	       "ev PartyAdded 1001(ConferenceMember) other=1004(NewParty) "
+	       "third=1001(AddedBy) state=Conferenced\n"
+	       "ev PartyAdded 1002(ConferenceMember) other=1004(NewParty) "
+	       "third=1001(AddedBy) state=Conferenced\n"
 	       "media p5 talk=1 listen=1 mix\n"
 	       "ev Parties 1001 1001 1002 1004\n"
 	       "ev Parties 1002 1001 1002 1004\n"
 	       "ev Parties 1004 1001 1002 1004\n");
 	assert_int_equal(0, call_delete_party(m, 1, "1002", why, sizeof(why)));
 	expect("leg hangup p2\n"
-	       "ev Released 1002(ConferenceMember) other=- third=1001(DeletedBy)\n"
-	       "ev PartyDeleted 1001(ConferenceMember) other=1002(DeletedParty) third=1001(DeletedBy) state=Ok\n"
-	       "ev PartyDeleted 1004(ConferenceMember) other=1002(DeletedParty) third=1001(DeletedBy) state=Ok\n"
+	       "ev Released 1002(ConferenceMember) other=- "
+	       "third=1001(DeletedBy)\n"
+	       "ev PartyDeleted 1001(ConferenceMember) "
+	       "other=1002(DeletedParty) third=1001(DeletedBy) state=Ok\n"
+	       "ev PartyDeleted 1004(ConferenceMember) "
+	       "other=1002(DeletedParty) third=1001(DeletedBy) state=Ok\n"
 	       "media p2 remove\n"
 	       "ev Parties 1001 1001 1004\n"
 	       "ev Parties 1004 1001 1004\n");
@@ -493,8 +504,8 @@ static void test_consult_hangups(void **state)
 	       "media p2 remove\n");
 	assert_int_equal(1, call_model_count(m));
 	/* its phone still reports under its leg: a re-INVITE holds */
-	assert_int_equal(0, call_party_hold(m, call_leg_party(m, 1), true,
-					    NULL));
+	assert_int_equal(0,
+			 call_party_hold(m, call_leg_party(m, 1), true, NULL));
 	expect("ev Held 1001(Origination) other=1003\n"
 	       "media p1@1001 talk=0 listen=0 music /moh\n"
 	       "media p4@1001 talk=0 listen=0 music /moh\n"
@@ -538,11 +549,11 @@ static void test_conference_refusals(void **state)
 	assert_int_equal(EINVAL, call_initiate_conference(m, 1, &ext1002, &c2,
 							  why, sizeof(why)));
 	assert_true(why[0]);
-	assert_int_equal(EPROTO, call_delete_party(m, 1, "1002", why,
-						   sizeof(why)));
+	assert_int_equal(EPROTO,
+			 call_delete_party(m, 1, "1002", why, sizeof(why)));
 	assert_true(why[0]);
-	assert_int_equal(EINVAL, call_single_step(m, 1, &ext1002, why,
-						  sizeof(why)));
+	assert_int_equal(EINVAL,
+			 call_single_step(m, 1, &ext1002, why, sizeof(why)));
 	assert_true(why[0]);
 	assert_int_equal(0, call_initiate_conference(m, 1, &ext1003, &c2, why,
 						     sizeof(why)));
@@ -550,8 +561,8 @@ static void test_conference_refusals(void **state)
 	assert_int_equal(EPROTO, call_initiate_conference(m, 1, &ext1004, &c2,
 							  why, sizeof(why)));
 	assert_true(why[0]);
-	assert_int_equal(EPROTO, call_complete_conference(m, 1, c2, why,
-							  sizeof(why)));
+	assert_int_equal(EPROTO,
+			 call_complete_conference(m, 1, c2, why, sizeof(why)));
 	assert_true(why[0]);
 	assert_int_equal(ENOENT, call_complete_conference(m, 1, 0x999, why,
 							  sizeof(why)));
@@ -559,20 +570,20 @@ static void test_conference_refusals(void **state)
 	assert_int_equal(EPROTO, call_complete_conference(m, 1, 0x1000, why,
 							  sizeof(why)));
 	assert_true(why[0]);
-	assert_int_equal(EPROTO, call_single_step(m, 1, &ext1004, why,
-						  sizeof(why)));
+	assert_int_equal(EPROTO,
+			 call_single_step(m, 1, &ext1004, why, sizeof(why)));
 	assert_true(why[0]);
 	assert_string_equal("", out); /* nothing changed */
 
 	assert_int_equal(0, call_party_answered(m, 4));
-	assert_int_equal(0, call_complete_conference(m, 1, c2, why,
-						     sizeof(why)));
+	assert_int_equal(0,
+			 call_complete_conference(m, 1, c2, why, sizeof(why)));
 	out[0] = '\0';
-	assert_int_equal(EINVAL, call_delete_party(m, 1, "1009", why,
-						   sizeof(why)));
+	assert_int_equal(EINVAL,
+			 call_delete_party(m, 1, "1009", why, sizeof(why)));
 	assert_true(why[0]);
-	assert_int_equal(EINVAL, call_delete_party(m, 1, "1001", why,
-						   sizeof(why)));
+	assert_int_equal(EINVAL,
+			 call_delete_party(m, 1, "1001", why, sizeof(why)));
 	assert_true(why[0]);
 	assert_string_equal("", out);
 }
@@ -597,23 +608,28 @@ static void test_conference_hold_and_fail(void **state)
 	assert_int_equal(0, call_party_answered(m, 4));
 	expect("leg alert p4 5551234\n"
 	       "media p4 talk=0 listen=0 none\n"
-	       "ev PartyAdded 1001(ConferenceMember) other=5551234-2(NewParty) third=1001(AddedBy) state=Conferenced\n"
-	       "ev PartyAdded 1002(ConferenceMember) other=5551234-2(NewParty) third=1001(AddedBy) state=Conferenced\n"
+	       "ev PartyAdded 1001(ConferenceMember) other=5551234-2(NewParty) "
+	       "third=1001(AddedBy) state=Conferenced\n"
+	       "ev PartyAdded 1002(ConferenceMember) other=5551234-2(NewParty) "
+	       "third=1001(AddedBy) state=Conferenced\n"
 	       "media p4 talk=1 listen=1 mix\n"
 	       "ev Parties 1001 1001 1002:Held 5551234 5551234-2\n"
 	       "ev Parties 1002 1001 1002:Held 5551234 5551234-2\n");
 	/* an invitee that is busy: only the requester hears of it */
-	assert_int_equal(0, call_single_step(m, 1, &ext1004, why,
-					     sizeof(why)));
+	assert_int_equal(0, call_single_step(m, 1, &ext1004, why, sizeof(why)));
 	out[0] = '\0';
 	assert_int_equal(0, call_party_failed(m, 5, 486));
 	expect("ev AddFailed 1001(ConferenceMember) other=1004 cause=486\n"
 	       "media p5 remove\n");
-	assert_int_equal(0, call_delete_party(m, 1, "5551234-2", why,
-					      sizeof(why)));
+	assert_int_equal(
+		0, call_delete_party(m, 1, "5551234-2", why, sizeof(why)));
 	expect("leg hangup p4\n"
-	       "ev PartyDeleted 1001(ConferenceMember) other=5551234-2(DeletedParty) third=1001(DeletedBy) state=Conferenced\n"
-	       "ev PartyDeleted 1002(ConferenceMember) other=5551234-2(DeletedParty) third=1001(DeletedBy) state=Conferenced\n"
+	       "ev PartyDeleted 1001(ConferenceMember) "
+	       "other=5551234-2(DeletedParty) third=1001(DeletedBy) "
+	       "state=Conferenced\n"
+	       "ev PartyDeleted 1002(ConferenceMember) "
+	       "other=5551234-2(DeletedParty) third=1001(DeletedBy) "
+	       "state=Conferenced\n"
 	       "media p4 remove\n"
 	       "ev Parties 1001 1001 1002:Held 5551234\n"
 	       "ev Parties 1002 1001 1002:Held 5551234\n");

@@ -13,6 +13,9 @@ from .harness import LOOPBACK, check, poll
 class Cti:
     def __init__(self, port, app='e2e'):
         self.sock = socket.create_connection((LOOPBACK, port), 5)
+        # the reader blocks: a client that hears nothing for a while
+        # (a DN in no call) must not lose its reader to a timeout
+        self.sock.settimeout(None)
         self.events = []
         self.lock = threading.Lock()
         self.ref = 0
