@@ -25,6 +25,11 @@ in the call received:
 6. B hangs up: A and C are a plain call (EventPartyDeleted CallState Ok)
    and hear each other;
 7. TReleaseCall: both phones hung up; nothing left; SIGTERM -> exit 0.
+Between 3 and 4, refused requests (OtherDN not a party alias or ThisDN,
+a consult call that does not exist or has ended, calls that cannot
+merge, OtherDN already in the call or not configured, an unknown ConnID,
+ThisDN not in the call) get 53, 56, 51 or 59 and change nothing: A, B
+and C still hear each other.
 """
 
 import json
@@ -153,6 +158,33 @@ def step_complete(run, ph, ears, cti, st):
     ears.talk('conference', ['1001', '1002', '1003'])
 
 
+def step_refusals(run, ph, ears, cti, st):
+    """Bad conference requests: their ErrorCode, and nothing changes."""
+    c1, c2, a = st['c1'], st['c2'], cti['1001']
+    rows = [
+        ('TDeleteFromConference', {'OtherDN': '9999'}, 53),
+        ('TDeleteFromConference', {'OtherDN': '1001'}, 53),
+        ('TCompleteConference', {'ConsultConnID': 'ffffffffffffff00'}, 56),
+        ('TCompleteConference', {'ConsultConnID': c1}, 51),
+        ('TReconnectCall', {'ConsultConnID': c2}, 56),
+        ('TSingleStepConference', {'OtherDN': '1002'}, 53),
+        ('TInitiateConference', {'OtherDN': '4711'}, 59),
+        ('TSingleStepConference', {'OtherDN': '1001', 'ConnID': 'f' * 16},
+         56),
+    ]
+    for name, attrs, code in rows:
+        ref = a.request(name, **{'ThisDN': '1001', 'ConnID': c1, **attrs})
+        ev = a.wait('EventError', ReferenceID=ref)
+        check(ev['ErrorCode'] == code, f'{name} {attrs}: {ev}, expected '
+              f'{code}')
+    ref = cti['1004'].request('TDeleteFromConference', ThisDN='1004',
+                              ConnID=c1, OtherDN='1002')
+    ev = cti['1004'].wait('EventError', ReferenceID=ref)
+    check(ev['ErrorCode'] == 56, f'1004 not in the call: {ev}')
+    ears.mark('refused')
+    ears.talk('refused', ['1001', '1002', '1003'], extra_not=['1004'])
+
+
 def step_single_step(run, ph, ears, cti, st):
     tlibctl(run, f'TSingleStepConference ThisDN=1001 ConnID={st["c1"]} '
             f'OtherDN=1004', ['1001'], 'EventPartyAdded ThisDN=1001')
@@ -210,6 +242,8 @@ def body(run):
     steps = [('A dials C', step_dial),
              ('TInitiateConference A -> B: C hears music', step_initiate),
              ('TCompleteConference: A, B, C talk', step_complete),
+             ('refused conference requests change nothing',
+              step_refusals),
              ('TSingleStepConference D: four talk', step_single_step),
              ('TDeleteFromConference D', step_delete),
              ('B hangs up: a plain call', step_hangup),

@@ -57,9 +57,7 @@ NEEDS_OTHER = {'TInitiateConference', 'TSingleStepConference',
                'TListenReconnect'}
 NEEDS_CONSULT = {'TCompleteConference', 'TReconnectCall'}
 HAS_EXT = {'THoldCall', 'TRetrieveCall', 'TListenDisconnect'}
-NOT_YET = {'TInitiateConference', 'TCompleteConference', 'TReconnectCall',
-           'TSingleStepConference', 'TDeleteFromConference',
-           'TListenDisconnect', 'TListenReconnect'}
+NOT_YET = {'TListenDisconnect', 'TListenReconnect'}
 
 
 def valid(name, connid):
