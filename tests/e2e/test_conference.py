@@ -21,9 +21,12 @@ in the call received:
    LCTParty0..2 = 1001, 1003, 1002;
 4. TSingleStepConference A -> D: all four hear the other three;
 5. TDeleteFromConference A deletes D: D's phone is hung up; A, B, C hear
-   each other; EventPartyDeleted to A, B, C names D;
+   each other; EventPartyDeleted to A, B, C names D; THoldCall by B: A
+   and C hear only each other, LCTParty shows B Held; TRetrieveCall;
 6. B hangs up: A and C are a plain call (EventPartyDeleted CallState Ok)
-   and hear each other;
+   and hear each other; SIGHUP with sip-enable-call-info-extended off:
+   A's hold brings a snapshot without a state key; with call info off:
+   no snapshot at all;
 7. TReleaseCall: both phones hung up; nothing left; SIGTERM -> exit 0.
 Between 3 and 4, refused requests (OtherDN not a party alias or ThisDN,
 a consult call that does not exist or has ended, calls that cannot
@@ -40,7 +43,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib.cti import Cti  # noqa: E402
 from lib.harness import (  # noqa: E402
-    LOOPBACK, Server, check, config_text, main, nothing_left, write_file)
+    LOOPBACK, Server, check, config_text, main, nothing_left, poll,
+    write_file)
 from lib.phones import (  # noqa: E402
     assert_hears, music_wav, registered_phones)
 
@@ -123,6 +127,8 @@ def step_dial(run, ph, ears, cti, st):
     ph['1003'].wait_call_established(5)
     ev = cti['1001'].wait('EventEstablished', ThisDN='1001')
     st['c1'] = ev['ConnID']
+    for dn in ('1001', '1003'):
+        lct(cti[dn], dn, st['c1'], [('1001', None), ('1003', None)])
     ears.mark('call')
     ears.talk('call', ['1001', '1003'])
 
@@ -185,6 +191,27 @@ def step_refusals(run, ph, ears, cti, st):
     ears.talk('refused', ['1001', '1002', '1003'], extra_not=['1004'])
 
 
+def step_hold(run, ph, ears, cti, st):
+    """THoldCall by B inside the conference: B is not heard, A and C go
+    on; LCTParty shows B Held. Then TRetrieveCall. (B's phone, put on hold
+    by the re-INVITE, stops playing and recording: baresip does not record
+    again after the hold, so B's ear is not used after this step, and what
+    a held party hears is pinned by the model's units.)"""
+    c1 = st['c1']
+    tlibctl(run, f'THoldCall ThisDN=1002 ConnID={c1}', ['1002'],
+            'EventHeld ThisDN=1002')
+    for dn in ('1001', '1002', '1003'):
+        lct(cti[dn], dn, c1, [('1001', None), ('1003', None),
+                              ('1002', 'Held')])
+    ears.mark('held')
+    ears.talk('held', ['1001', '1003'], extra_not=['1002', '1004'])
+    tlibctl(run, f'TRetrieveCall ThisDN=1002 ConnID={c1}', ['1002'],
+            'EventRetrieved ThisDN=1002')
+    for dn in ('1001', '1002', '1003'):
+        lct(cti[dn], dn, c1, [('1001', None), ('1003', None),
+                              ('1002', None)])
+
+
 def step_single_step(run, ph, ears, cti, st):
     tlibctl(run, f'TSingleStepConference ThisDN=1001 ConnID={st["c1"]} '
             f'OtherDN=1004', ['1001'], 'EventPartyAdded ThisDN=1001')
@@ -203,6 +230,9 @@ def step_delete(run, ph, ears, cti, st):
         ev = cti[dn].wait('EventPartyDeleted', ThisDN=dn)
         check(ev['OtherDN'] == '1004' and ev['ThirdPartyDN'] == '1001' and
               ev['CallState'] == 'Conferenced', f'{dn}: {ev}')
+    for dn in ('1001', '1002', '1003'):
+        lct(cti[dn], dn, st['c1'], [('1001', None), ('1003', None),
+                                    ('1002', None)])
     ears.mark('deleted')
     ears.talk('deleted', ['1001', '1002', '1003'], extra_not=['1004'])
 
@@ -217,6 +247,54 @@ def step_hangup(run, ph, ears, cti, st):
         lct(cti[dn], dn, st['c1'], [('1001', None), ('1003', None)])
     ears.mark('plain')
     ears.talk('plain', ['1001', '1003'], extra_not=['1002', '1004'])
+
+
+def step_reload(run, ph, ears, cti, st, server, conf_path):
+    """The LCTParty options are read when each event is sent: after a
+    SIGHUP that turns -extended off, a hold's snapshot has no state key;
+    after one that turns call info off, a hold brings no snapshot."""
+    c1 = st['c1']
+
+    def reload(**opts):
+        since = len(server.log_text())
+        write_file(conf_path, config_text(
+            run.ports, run.src, {dn: {} for dn in TONES},
+            default_music=st['music'], **opts))
+        server.reload()
+        server.wait_log(r'reloaded ', since=since)
+
+    def hold_and_retrieve():
+        for req, ev in (('THoldCall', 'EventHeld'),
+                        ('TRetrieveCall', 'EventRetrieved')):
+            tlibctl(run, f'{req} ThisDN=1001 ConnID={c1}', ['1001'],
+                    f'{ev} ThisDN=1001')
+
+    def barrier(dn):
+        """Every event sent to dn so far, up to a query's answer (one
+        connection keeps the order)."""
+        ref = cti[dn].request('TQueryAddress', ThisDN=dn)
+        cti[dn].wait('EventAddressInfo', ReferenceID=ref)
+
+    reload(sip_enable_call_info='true',
+           sip_enable_call_info_extended='false')
+    hold_and_retrieve()
+    # the hold's snapshot has no state key now, then the retrieve's
+    lct(cti['1003'], '1003', c1, [('1001', None), ('1003', None)])
+    lct(cti['1003'], '1003', c1, [('1001', None), ('1003', None)])
+
+    reload(sip_enable_call_info='false')
+    for dn in ('1001', '1003'):
+        barrier(dn)
+    hold_and_retrieve()
+    for dn in ('1001', '1003'):
+        start = len(cti[dn].pending())
+        barrier_ref = cti[dn].request('TQueryAddress', ThisDN=dn)
+        check(poll(lambda: any(e.get('ReferenceID') == barrier_ref
+                               for e in cti[dn].pending()), 5),
+              f'{dn}: no answer to TQueryAddress')
+        late = [e for e in cti[dn].pending()[:start]
+                if e['event'] == 'EventUserEvent']
+        check(not late, f'{dn}: LCTParty sent with call info off: {late}')
 
 
 def step_release(run, ph, ears, cti, st):
@@ -238,7 +316,7 @@ def body(run):
     for dn in TONES:
         cti[dn] = Cti(run.ports.tlib)
         cti[dn].register(dn)
-    ears, st = Ears(ph), {}
+    ears, st = Ears(ph), {'music': music}
     steps = [('A dials C', step_dial),
              ('TInitiateConference A -> B: C hears music', step_initiate),
              ('TCompleteConference: A, B, C talk', step_complete),
@@ -246,10 +324,14 @@ def body(run):
               step_refusals),
              ('TSingleStepConference D: four talk', step_single_step),
              ('TDeleteFromConference D', step_delete),
+             ('THoldCall inside the conference', step_hold),
              ('B hangs up: a plain call', step_hangup),
+             ('SIGHUP: LCTParty options read at event time', step_reload),
              ('TReleaseCall', step_release)]
     for title, fn in steps:
-        ok = run.step(title, lambda f=fn: f(run, ph, ears, cti, st) or True)
+        extra = (server, conf) if fn is step_reload else ()
+        ok = run.step(title, lambda f=fn, x=extra:
+                      f(run, ph, ears, cti, st, *x) or True)
         if not ok:
             break
     run.step('nothing left behind', nothing_left, server)
