@@ -248,6 +248,15 @@ static int cti_conference(const struct call_conf_req *r, uint64_t *consultp,
 	return b2bua_conference(app.b2bua, r, consultp, why, sz);
 }
 
+static int cti_listen(uint64_t connid, const char *dn, const char *other,
+		      bool disconnect, const char *music, char *why, size_t sz,
+		      void *arg)
+{
+	(void)arg;
+	return b2bua_listen(app.b2bua, connid, dn, other, disconnect, music,
+			    why, sz);
+}
+
 static int cti_hold(uint64_t connid, const char *dn, bool hold,
 		    const char *music, char *why, size_t sz, void *arg)
 {
@@ -286,6 +295,7 @@ static int modules_start(void)
 					 .hold = cti_hold,
 					 .make = cti_make,
 					 .conference = cti_conference,
+					 .listen = cti_listen,
 					 .registered = cti_registered,
 					 .model = cti_model,
 				 });

@@ -96,6 +96,8 @@ enum call_event_type {
 	CALL_EV_PARTY_DELETED,
 	CALL_EV_PARTIES,    /**< the LCTParty snapshot (EventUserEvent) */
 	CALL_EV_ADD_FAILED, /**< to a requester: its party never joined */
+	CALL_EV_LISTEN_DISCONNECTED,
+	CALL_EV_LISTEN_RECONNECTED,
 };
 
 /** A CTI event for one Extension DN (ThisDN) */
@@ -110,6 +112,7 @@ struct call_event {
 	const char *third_role;
 	const char *call_state; /**< CallState, NULL when not sent */
 	uint64_t prev_connid;	/**< PARTY_CHANGED: PreviousConnID */
+	const char *reason;	/**< LISTEN_RECONNECTED: ReconnectReason */
 	const char *ani, *dnis;
 	uint16_t cause; /**< RELEASED, ADD_FAILED: SIP status, 0 */
 };
@@ -179,6 +182,11 @@ int call_single_step(struct call_model *m, uint32_t party,
 		     const struct call_endpoint *b, char *why, size_t sz);
 int call_delete_party(struct call_model *m, uint32_t party, const char *alias,
 		      char *why, size_t sz);
+int call_listen_disconnect(struct call_model *m, uint32_t party,
+			   const char *alias, const char *music, char *why,
+			   size_t sz);
+int call_listen_reconnect(struct call_model *m, uint32_t party,
+			  const char *alias, char *why, size_t sz);
 
 /* Queries */
 

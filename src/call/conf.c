@@ -69,14 +69,21 @@ static struct party *party_named(const struct call *call, const char *name)
 static void joined_emit(struct party *q, const char *by, uint64_t prev)
 {
 	const char *state = call_state_of(q->call);
-	struct call_ev_more x = {by,	ROLE_CONF_BY, by, ROLE_ADDED_BY,
-				 state, prev,	      0};
+	struct call_ev_more x = {.other_dn = by,
+				 .other_role = ROLE_CONF_BY,
+				 .third_dn = by,
+				 .third_role = ROLE_ADDED_BY,
+				 .call_state = state,
+				 .prev_connid = prev};
 
 	call_event_emit_more(
 		q, prev ? CALL_EV_PARTY_CHANGED : CALL_EV_ESTABLISHED, &x);
 
-	x = (struct call_ev_more){q->alias, ROLE_NEW, by, ROLE_ADDED_BY,
-				  state,    0,	      0};
+	x = (struct call_ev_more){.other_dn = q->alias,
+				  .other_role = ROLE_NEW,
+				  .third_dn = by,
+				  .third_role = ROLE_ADDED_BY,
+				  .call_state = state};
 	for (struct le *le = q->call->partyl.head; le; le = le->next) {
 		const struct party *r = le->data;
 
@@ -88,8 +95,8 @@ static void joined_emit(struct party *q, const char *by, uint64_t prev)
 /** A single-step invitee rings: only it hears of it */
 int call_invitee_rings(struct party *b)
 {
-	struct call_ev_more x = {b->inviter, ROLE_CONF_BY, NULL, NULL, NULL, 0,
-				 0};
+	struct call_ev_more x = {.other_dn = b->inviter,
+				 .other_role = ROLE_CONF_BY};
 
 	if (!b->rang) {
 		b->rang = true;
@@ -124,19 +131,17 @@ void call_conference_leave(struct party *p, const char *by)
 {
 	struct call *call = p->call;
 	char *alias = mem_ref(p->alias);
-	struct call_ev_more x = {NULL, NULL, by, by ? ROLE_DELETED_BY : NULL,
-				 NULL, 0,    0};
+	struct call_ev_more x = {.third_dn = by,
+				 .third_role = by ? ROLE_DELETED_BY : NULL};
 
 	call_event_emit_more(p, CALL_EV_RELEASED, &x);
 	p->state = PARTY_RELEASED;
 
-	x = (struct call_ev_more){alias,
-				  ROLE_DELETED,
-				  by ? by : alias,
-				  ROLE_DELETED_BY,
-				  call_state_of(call),
-				  0,
-				  0};
+	x = (struct call_ev_more){.other_dn = alias,
+				  .other_role = ROLE_DELETED,
+				  .third_dn = by ? by : alias,
+				  .third_role = ROLE_DELETED_BY,
+				  .call_state = call_state_of(call)};
 	for (struct le *le = call->partyl.head; le; le = le->next) {
 		const struct party *r = le->data;
 
@@ -147,6 +152,8 @@ void call_conference_leave(struct party *p, const char *by)
 	call_party_gone(p);
 
 	if (call_count(call, true) > 1) {
+		if (call_listen_collapse(call))
+			return; /* released */
 		call_media_update(call);
 		call_parties_emit(call);
 		return;

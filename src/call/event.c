@@ -31,6 +31,7 @@ void call_event_emit_more(const struct party *to, enum call_event_type type,
 	ev.third_role = x->third_role;
 	ev.call_state = x->call_state;
 	ev.prev_connid = x->prev_connid;
+	ev.reason = x->reason;
 	ev.ani = to->call->ani;
 	ev.dnis = to->call->dnis;
 	ev.cause = x->cause;
@@ -111,7 +112,8 @@ const char *call_event_name(enum call_event_type type)
 		"EventDialing",	   "EventRinging",	"EventEstablished",
 		"EventReleased",   "EventHeld",		"EventRetrieved",
 		"EventPartyAdded", "EventPartyChanged", "EventPartyDeleted",
-		"EventUserEvent",  "EventError"};
+		"EventUserEvent",  "EventError",	"EventListenDisconnected",
+		"EventListenReconnected"};
 
 	return type < ARRAY_SIZE(names) ? names[type] : "?";
 }

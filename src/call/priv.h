@@ -82,6 +82,9 @@ int call_invitee_rings(struct party *b);
 int call_invitee_joins(struct party *b);
 void call_conference_leave(struct party *p, const char *by);
 
+/* listen.c */
+bool call_listen_collapse(struct call *call);
+
 void call_media_update(struct call *call);
 void call_media_remove(struct party *p);
 
@@ -95,6 +98,7 @@ struct call_ev_more {
 	const char *call_state;
 	uint64_t prev_connid;
 	uint16_t cause;
+	const char *reason;
 };
 
 void call_event_emit_more(const struct party *to, enum call_event_type type,

@@ -492,6 +492,29 @@ int b2bua_answer(struct b2bua *b, uint64_t connid, const char *dn)
 	return err == ENOTCONN || err == EINVAL ? ENOTSUP : err;
 }
 
+/* The request's music, relative to the configuration file's folder, and
+ * checked to play: EINVAL (why says why) if it does not */
+static int music_path(struct b2bua *b, const char *music, char **pathp,
+		      char *why, size_t sz)
+{
+	struct player *p = NULL;
+	char *path = NULL;
+
+	*pathp = NULL;
+	if (!music)
+		return 0;
+	if (music[0] == '/' ? str_dup(&path, music)
+			    : re_sdprintf(&path, "%s/%s", b->cfg->dir, music))
+		return ENOMEM;
+	if (player_cache_get(b->players, &p, path, why, sz)) {
+		mem_deref(path);
+		return EINVAL;
+	}
+	mem_deref(p); /* cached: the media command takes it from there */
+	*pathp = path;
+	return 0;
+}
+
 /**
  * THoldCall / TRetrieveCall: the model first (so a refusal changes
  * nothing), then the phone's re-INVITE so its display shows the hold
@@ -502,7 +525,6 @@ int b2bua_answer(struct b2bua *b, uint64_t connid, const char *dn)
 int b2bua_hold(struct b2bua *b, uint64_t connid, const char *dn, bool hold,
 	       const char *music, char *why, size_t sz)
 {
-	struct player *p = NULL;
 	char *path = NULL;
 	uint32_t party;
 	int err;
@@ -511,25 +533,56 @@ int b2bua_hold(struct b2bua *b, uint64_t connid, const char *dn, bool hold,
 	if (err)
 		return err;
 
-	/* relative to the configuration file's folder, as in the file */
-	if (music &&
-	    (music[0] == '/' ? str_dup(&path, music)
-			     : re_sdprintf(&path, "%s/%s", b->cfg->dir, music)))
-		return ENOMEM;
-	if (path && player_cache_get(b->players, &p, path, why, sz)) {
-		mem_deref(path);
-		return EINVAL;
-	}
-	mem_deref(p); /* cached: the media command takes it from there */
+	err = music_path(b, music, &path, why, sz);
+	if (err)
+		return err;
 
 	err = call_party_hold(b->model, party, hold, path);
 	mem_deref(path);
-	if (!err &&
-	    leg_hold(leg_find(b, call_party_leg(b->model, party)), hold))
+	if (!err && leg_hold(leg_find(b, call_party_leg(b->model, party)), hold))
 		log_warn("b2bua",
 			 "party %u: could not re-INVITE its phone for "
 			 "%s",
 			 party, hold ? "hold" : "retrieve");
+	flush(b);
+	return err;
+}
+
+/**
+ * TListenDisconnect / TListenReconnect on the DN's party of a call. The
+ * music is the request's (checked to play), else music-listen-disconnect
+ * as configured now; if that one no longer plays, the party hears
+ * silence (logged when the media is set): privacy wins over music.
+ *
+ * @return 0, ENOENT / ENOTCONN (no call, DN not in it), EPROTO, EINVAL,
+ *         EALREADY as the model says; why says which
+ */
+int b2bua_listen(struct b2bua *b, uint64_t connid, const char *dn,
+		 const char *alias, bool disconnect, const char *music,
+		 char *why, size_t sz)
+{
+	uint32_t party;
+	char *path = NULL;
+	int err;
+
+	err = call_party_find(b->model, connid, dn, &party);
+	if (err)
+		return err;
+
+	if (!disconnect) {
+		err = call_listen_reconnect(b->model, party, alias, why, sz);
+		flush(b);
+		return err;
+	}
+
+	err = music_path(b, music, &path, why, sz);
+	if (err)
+		return err;
+	err = call_listen_disconnect(b->model, party, alias,
+				     path ? path
+					  : b->cfg->music_listen_disconnect,
+				     why, sz);
+	mem_deref(path);
 	flush(b);
 	return err;
 }

@@ -33,5 +33,8 @@ int b2bua_make_call(struct b2bua *b, const char *this_dn, const char *other_dn,
 struct call_conf_req;
 int b2bua_conference(struct b2bua *b, const struct call_conf_req *r,
 		     uint64_t *consultp, char *why, size_t sz);
+int b2bua_listen(struct b2bua *b, uint64_t connid, const char *dn,
+		 const char *alias, bool disconnect, const char *music,
+		 char *why, size_t sz);
 int b2bua_hold(struct b2bua *b, uint64_t connid, const char *dn, bool hold,
 	       const char *music, char *why, size_t sz);

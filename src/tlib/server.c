@@ -627,6 +627,49 @@ static void conf_request(struct tsrv *s, struct tsrv_session *ss,
 		answer_later(s, ss, req, r.connid, true);
 }
 
+/* TListenDisconnect, TListenReconnect: private conversations */
+static void listen_request(struct tsrv *s, struct tsrv_session *ss,
+			   const struct tsrv_req *req)
+{
+	bool disconnect = 0 == strcmp(req->name, "TListenDisconnect");
+	const char *other =
+		json_string_value(json_object_get(req->obj, "OtherDN"));
+	char why[256] = "";
+	int err;
+
+	/* read now: a SIGHUP turns the feature on or off for the next one */
+	if (!s->cfg->call_info || !s->cfg->call_info_extended)
+		return error(s, ss, req, TERR_UNSUP_OPER,
+			     "%s needs sip-enable-call-info = true and "
+			     "sip-enable-call-info-extended = true (%s is "
+			     "false)",
+			     req->name,
+			     s->cfg->call_info ? "sip-enable-call-info-extended"
+					       : "sip-enable-call-info");
+	if (!s->calls.listen)
+		return error(s, ss, req, TERR_INTERNAL, "no call control");
+
+	s->cur.ss = ss;
+	s->cur.refid = req->refid;
+	s->cur.dn = req->this_dn;
+	err = s->calls.listen(connid_of(req), req->this_dn, other, disconnect,
+			      music_of(req), why, sizeof(why), s->calls.arg);
+	memset(&s->cur, 0, sizeof(s->cur));
+
+	switch (err) {
+	case 0:
+		return;
+	case EALREADY:
+		return error(s, ss, req, TERR_IN_SAME_STATE, "%s", why);
+	case EPROTO:
+		return error(s, ss, req, TERR_UNSUP_OPER, "%s", why);
+	case EINVAL:
+		return error(s, ss, req, TERR_INVALID_ATTR, "%s", why);
+	default:
+		return conf_error(s, ss, req, err, why);
+	}
+}
+
 typedef void(req_h)(struct tsrv *s, struct tsrv_session *ss,
 		    const struct tsrv_req *req);
 
@@ -647,8 +690,8 @@ static const struct {
 	{"TReconnectCall", conf_request},
 	{"TSingleStepConference", conf_request},
 	{"TDeleteFromConference", conf_request},
-	{"TListenDisconnect", NULL},
-	{"TListenReconnect", NULL},
+	{"TListenDisconnect", listen_request},
+	{"TListenReconnect", listen_request},
 };
 
 static int call_req_find(const char *name)
@@ -941,6 +984,10 @@ static json_t *call_event_json(const struct call_event *ce)
 		set_str(ev, "PreviousConnID", connid);
 	}
 	set_str(ev, "CallState", ce->call_state);
+	if (ce->reason)
+		json_object_set_new(ev, "Extensions",
+				    json_pack("{ss}", "ReconnectReason",
+					      ce->reason));
 	set_str(ev, "CallUUID", call_uuid(ce->call));
 	set_str(ev, "CallType", call_type_name(call_type(ce->call)));
 	set_str(ev, "ANI", ce->ani);

@@ -57,6 +57,7 @@ NEEDS_OTHER = {'TInitiateConference', 'TSingleStepConference',
                'TListenReconnect'}
 NEEDS_CONSULT = {'TCompleteConference', 'TReconnectCall'}
 HAS_EXT = {'THoldCall', 'TRetrieveCall', 'TListenDisconnect'}
+# off in this test's configuration (sip-enable-call-info): refused with 51
 NOT_YET = {'TListenDisconnect', 'TListenReconnect'}
 
 

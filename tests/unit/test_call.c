@@ -15,7 +15,7 @@
 #include <re.h>
 #include "call/call.h"
 
-static char out[8192];
+static char out[16384];
 static const struct call_model *call_model_of_test;
 
 static void add(const char *fmt, ...)
@@ -87,9 +87,10 @@ static const char *parties(const struct call *call)
 static void event_h(const struct call_event *ev, void *arg)
 {
 	static const char *const names[] = {
-		"Dialing",	"Ringing",   "Established", "Released",
-		"Held",		"Retrieved", "PartyAdded",  "PartyChanged",
-		"PartyDeleted", "Parties",   "AddFailed"};
+		"Dialing",	"Ringing",	"Established",	"Released",
+		"Held",		"Retrieved",	"PartyAdded",	"PartyChanged",
+		"PartyDeleted", "Parties",	"AddFailed",	"ListenDisconnected",
+		"ListenReconnected"};
 	char more[160] = "";
 	size_t n;
 	(void)arg;
@@ -98,12 +99,14 @@ static void event_h(const struct call_event *ev, void *arg)
 		add("ev Parties %s%s", ev->this_dn, parties(ev->call));
 		return;
 	}
-	if (ev->other_dn && ev->third_dn)
+	if (ev->other_dn && ev->third_dn && ev->other_role)
 		snprintf(more, sizeof(more), "(%s)", ev->other_role);
 	if (ev->third_dn) {
 		n = strlen(more);
-		snprintf(more + n, sizeof(more) - n, " third=%s(%s)",
-			 ev->third_dn, ev->third_role);
+		snprintf(more + n, sizeof(more) - n, " third=%s%s%s%s",
+			 ev->third_dn, ev->third_role ? "(" : "",
+			 ev->third_role ? ev->third_role : "",
+			 ev->third_role ? ")" : "");
 	}
 	if (ev->call_state) {
 		n = strlen(more);
@@ -118,6 +121,10 @@ static void event_h(const struct call_event *ev, void *arg)
 	if (ev->cause) {
 		n = strlen(more);
 		snprintf(more + n, sizeof(more) - n, " cause=%u", ev->cause);
+	}
+	if (ev->reason) {
+		n = strlen(more);
+		snprintf(more + n, sizeof(more) - n, " reason=%s", ev->reason);
 	}
 	add("ev %s %s(%s) other=%s%s", names[ev->type], ev->this_dn,
 	    ev->this_role, ev->other_dn ? ev->other_dn : "-", more);
@@ -635,6 +642,138 @@ static void test_conference_hold_and_fail(void **state)
 	       "ev Parties 1002 1001 1002:Held 5551234\n");
 }
 
+static const struct call_endpoint ext1005 = {"1005", false, NULL, "Home", true};
+
+/* A conference of 1001 (p1), 1002 (p2), then each of more[] by
+ * single-step (p3, p4, ...), all talking */
+static void conference(struct call_model *m, const struct call_endpoint *more,
+		       size_t n)
+{
+	char why[160];
+
+	connected(m);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(0, call_single_step(m, 1, &more[i], why,
+						     sizeof(why)));
+		assert_int_equal(0, call_party_answered(m, (uint32_t)(3 + i)));
+	}
+	out[0] = '\0';
+}
+
+static void test_listen_disconnect(void **state)
+{
+	struct call_model *m = *state;
+	const struct call_endpoint more[] = {ext1003};
+	char why[160];
+
+	conference(m, more, 1);
+	assert_int_equal(0, call_listen_disconnect(m, 1, "1003", "/ld", why,
+						   sizeof(why)));
+	expect("ev ListenDisconnected 1001(ConferenceMember) other=1003 third=1001 state=Held\n"
+	       "ev ListenDisconnected 1002(ConferenceMember) other=1003 third=1001 state=Held\n"
+	       "ev ListenDisconnected 1003(ConferenceMember) other=1003 third=1001 state=Held\n"
+	       "media p3 talk=0 listen=0 music /ld\n"
+	       "ev Parties 1001 1001 1002 1003:ListenDisconnected\n"
+	       "ev Parties 1002 1001 1002 1003:ListenDisconnected\n"
+	       "ev Parties 1003 1001 1002 1003:ListenDisconnected\n");
+	assert_int_equal(EALREADY, call_listen_disconnect(m, 1, "1003", "/ld",
+							  why, sizeof(why)));
+	assert_true(why[0]);
+	assert_int_equal(EPROTO, call_listen_disconnect(m, 1, "1002", "/ld",
+							why, sizeof(why)));
+	assert_true(why[0]);
+	assert_int_equal(EINVAL, call_listen_disconnect(m, 1, "1001", "/ld",
+							why, sizeof(why)));
+	assert_int_equal(EINVAL, call_listen_disconnect(m, 1, "9999", "/ld",
+							why, sizeof(why)));
+	assert_int_equal(EALREADY, call_listen_reconnect(m, 1, "1002", why,
+							 sizeof(why)));
+	assert_string_equal("", out);
+
+	/* another agent reconnects */
+	assert_int_equal(0, call_listen_reconnect(m, 2, "1003", why,
+						  sizeof(why)));
+	expect("ev ListenReconnected 1001(ConferenceMember) other=1003 third=1002 state=Conferenced\n"
+	       "ev ListenReconnected 1002(ConferenceMember) other=1003 third=1002 state=Conferenced\n"
+	       "ev ListenReconnected 1003(ConferenceMember) other=1003 third=1002 state=Conferenced\n"
+	       "media p3 talk=1 listen=1 mix\n"
+	       "ev Parties 1001 1001 1002 1003\n"
+	       "ev Parties 1002 1001 1002 1003\n"
+	       "ev Parties 1003 1001 1002 1003\n");
+
+	/* disconnected again; the requester leaves: one active left, so
+	 * the conference collapses into a plain call */
+	assert_int_equal(0, call_listen_disconnect(m, 1, "1003", "/ld", why,
+						   sizeof(why)));
+	out[0] = '\0';
+	assert_int_equal(0, call_party_hangup(m, 1));
+	expect("ev Released 1001(ConferenceMember) other=-\n"
+	       "ev PartyDeleted 1002(ConferenceMember) other=1001(DeletedParty) third=1001(DeletedBy) state=Ok\n"
+	       "ev PartyDeleted 1003(ConferenceMember) other=1001(DeletedParty) third=1001(DeletedBy) state=Ok\n"
+	       "media p1 remove\n"
+	       "ev ListenReconnected 1002(ConferenceMember) other=1003 state=Ok reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1003(ConferenceMember) other=1003 state=Ok reason=ConferenceReleased\n"
+	       "media p3 talk=1 listen=1 mix\n"
+	       "ev Parties 1002 1002 1003\n"
+	       "ev Parties 1003 1002 1003\n");
+}
+
+static void test_listen_collapse(void **state)
+{
+	struct call_model *m = *state;
+	const struct call_endpoint more[] = {ext1003, ext1004, ext1005};
+	char why[160];
+
+	/* 1001, 1002, 1003, 1004, 1005; 1004 and 1005 disconnected */
+	conference(m, more, 3);
+	assert_int_equal(0, call_listen_disconnect(m, 1, "1004", "/ld", why,
+						   sizeof(why)));
+	assert_int_equal(0, call_listen_disconnect(m, 1, "1005", NULL, why,
+						   sizeof(why)));
+	out[0] = '\0';
+	/* the requester leaves: 1002 and 1003 active, both stay out */
+	assert_int_equal(0, call_party_hangup(m, 1));
+	expect("ev Released 1001(ConferenceMember) other=-\n"
+	       "ev PartyDeleted 1002(ConferenceMember) other=1001(DeletedParty) third=1001(DeletedBy) state=Conferenced\n"
+	       "ev PartyDeleted 1003(ConferenceMember) other=1001(DeletedParty) third=1001(DeletedBy) state=Conferenced\n"
+	       "ev PartyDeleted 1004(ConferenceMember) other=1001(DeletedParty) third=1001(DeletedBy) state=Conferenced\n"
+	       "ev PartyDeleted 1005(ConferenceMember) other=1001(DeletedParty) third=1001(DeletedBy) state=Conferenced\n"
+	       "media p1 remove\n"
+	       "ev Parties 1002 1002 1003 1004:ListenDisconnected 1005:ListenDisconnected\n"
+	       "ev Parties 1003 1002 1003 1004:ListenDisconnected 1005:ListenDisconnected\n"
+	       "ev Parties 1004 1002 1003 1004:ListenDisconnected 1005:ListenDisconnected\n"
+	       "ev Parties 1005 1002 1003 1004:ListenDisconnected 1005:ListenDisconnected\n");
+	/* 1003 leaves: one active, two disconnected: all back */
+	assert_int_equal(0, call_party_hangup(m, 3));
+	expect("ev Released 1003(ConferenceMember) other=-\n"
+	       "ev PartyDeleted 1002(ConferenceMember) other=1003(DeletedParty) third=1003(DeletedBy) state=Conferenced\n"
+	       "ev PartyDeleted 1004(ConferenceMember) other=1003(DeletedParty) third=1003(DeletedBy) state=Conferenced\n"
+	       "ev PartyDeleted 1005(ConferenceMember) other=1003(DeletedParty) third=1003(DeletedBy) state=Conferenced\n"
+	       "media p3 remove\n"
+	       "ev ListenReconnected 1002(ConferenceMember) other=1004 state=Conferenced reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1004(ConferenceMember) other=1004 state=Conferenced reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1005(ConferenceMember) other=1004 state=Conferenced reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1002(ConferenceMember) other=1005 state=Conferenced reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1004(ConferenceMember) other=1005 state=Conferenced reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1005(ConferenceMember) other=1005 state=Conferenced reason=ConferenceReleased\n"
+	       "media p4 talk=1 listen=1 mix\n"
+	       "media p5 talk=1 listen=1 mix\n"
+	       "ev Parties 1002 1002 1004 1005\n"
+	       "ev Parties 1004 1002 1004 1005\n"
+	       "ev Parties 1005 1002 1004 1005\n");
+	/* a disconnected party that hangs up leaves like any party */
+	assert_int_equal(0, call_listen_disconnect(m, 2, "1004", "/ld", why,
+						   sizeof(why)));
+	out[0] = '\0';
+	assert_int_equal(0, call_party_hangup(m, 4));
+	expect("ev Released 1004(ConferenceMember) other=-\n"
+	       "ev PartyDeleted 1002(ConferenceMember) other=1004(DeletedParty) third=1004(DeletedBy) state=Ok\n"
+	       "ev PartyDeleted 1005(ConferenceMember) other=1004(DeletedParty) third=1004(DeletedBy) state=Ok\n"
+	       "media p4 remove\n"
+	       "ev Parties 1002 1002 1005\n"
+	       "ev Parties 1005 1002 1005\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -661,6 +800,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_conference_hold_and_fail,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listen_disconnect, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_listen_collapse, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
