@@ -108,12 +108,19 @@ void call_alert(struct call_model *m, const struct party *p,
 /** The T-Library name of an event type ("EventDialing", ...) */
 const char *call_event_name(enum call_event_type type)
 {
-	static const char *const names[] = {
-		"EventDialing",	   "EventRinging",	"EventEstablished",
-		"EventReleased",   "EventHeld",		"EventRetrieved",
-		"EventPartyAdded", "EventPartyChanged", "EventPartyDeleted",
-		"EventUserEvent",  "EventError",	"EventListenDisconnected",
-		"EventListenReconnected"};
+	static const char *const names[] = {"EventDialing",
+					    "EventRinging",
+					    "EventEstablished",
+					    "EventReleased",
+					    "EventHeld",
+					    "EventRetrieved",
+					    "EventPartyAdded",
+					    "EventPartyChanged",
+					    "EventPartyDeleted",
+					    "EventUserEvent",
+					    "EventError",
+					    "EventListenDisconnected",
+					    "EventListenReconnected"};
 
 	return type < ARRAY_SIZE(names) ? names[type] : "?";
 }

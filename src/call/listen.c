@@ -110,8 +110,8 @@ int call_listen_disconnect(struct call_model *m, uint32_t party,
 	if (err)
 		return err;
 	if (x->state == PARTY_LISTEN_DISCONNECTED)
-		return refuse(EALREADY, why, sz,
-			      "%s is already disconnected", alias);
+		return refuse(EALREADY, why, sz, "%s is already disconnected",
+			      alias);
 	if (x->state != PARTY_ESTABLISHED)
 		return refuse(EPROTO, why, sz, "%s is on hold", alias);
 	if (count_active(a->call) - 1 < 2)

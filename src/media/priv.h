@@ -45,6 +45,16 @@ struct wleg {
 	struct media_remote remote;
 	bool has_remote;
 
+	/* latching (rtp.c): a phone whose packets come from elsewhere than
+	 * its SDP says (NAT, several addresses) */
+	struct sa latched; /**< where its stream really comes from */
+	bool has_latched;
+	bool heard_sdp;	      /**< its SDP address spoke: no learning */
+	uint64_t learn_until; /**< [ms] end of the learning window */
+	struct sa cand;	      /**< a source on probation */
+	uint16_t cand_seq;
+	uint8_t cand_n;
+
 	/* what it hears */
 	struct mix_party mp;
 	enum media_source src;
@@ -137,6 +147,7 @@ void worker_frame(struct worker *w, uint64_t now);
 void worker_free_all(struct worker *w);
 
 /* rtp.c */
+void rtp_learn_start(struct wleg *l, uint64_t now);
 void rtp_leg_recv(struct worker *w, struct wleg *l, uint64_t now);
 void rtp_leg_send(struct worker *w, struct wleg *l);
 void rtp_leg_drain_rtcp(struct wleg *l);

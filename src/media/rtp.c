@@ -1,10 +1,15 @@
 /**
  * @file rtp.c  RTP in and out of one leg, on its worker thread
  *
- * Receiving: packets are read in batches (recvmmsg) and accepted only from
- * the address and port the phone's SDP gave (symmetric RTP, as phones on a
- * LAN send; anything else is counted and dropped, so a stray or hostile
- * sender cannot inject audio into a call). Audio of the negotiated codec
+ * Receiving: packets are read in batches (recvmmsg) and accepted from the
+ * address and port the phone's SDP gave (symmetric RTP, as phones on a LAN
+ * send). A phone behind NAT, or with several addresses, sends from
+ * elsewhere: for RTP_LEARN_MS after its SDP is set, and only while
+ * nothing has come from the SDP address, a source on another host that
+ * sends RTP_PROBATION packets in sequence is latched, and from then on is the
+ * only other source taken and where the leg sends. Anything else is
+ * counted and dropped, so a stray or hostile sender cannot inject audio
+ * into a call (docs/media.md, "RTP source rule"). Audio of the negotiated codec
  * is decoded into the playout buffer; RFC 4733 telephone-events are relayed
  * at once to the other legs of the mix, in each leg's own timeline.
  * Sending: one packet per frame with the leg's own SSRC, sequence and
@@ -27,7 +32,55 @@ enum {
 	RTP_HDR = 12,
 	MAX_SAMPLES = 480, /* 60 ms: the longest packet we decode */
 	PT_CN = 13,	   /* comfort noise: alive, nothing to play */
+	RTP_LEARN_MS = 2000,
+	RTP_PROBATION = 3,
 };
+
+/** A new SDP remote: its stream's real source may be learnt again */
+void rtp_learn_start(struct wleg *l, uint64_t now)
+{
+	l->has_latched = false;
+	l->heard_sdp = false;
+	l->cand_n = 0;
+	l->learn_until = now + RTP_LEARN_MS;
+}
+
+/* Is src where this leg's stream comes from? May latch it (see above) */
+static bool source_ok(struct wleg *l, const struct sa *src, const uint8_t *buf,
+		      size_t len, uint64_t now)
+{
+	uint16_t seq;
+
+	if (!l->has_remote)
+		return false;
+	if (sa_cmp(src, &l->remote.addr, SA_ALL)) {
+		l->heard_sdp = true;
+		l->has_latched = false;
+		return true;
+	}
+	if (l->has_latched)
+		return sa_cmp(src, &l->latched, SA_ALL);
+	/* the SDP's own host on another port is a stale or stray stream,
+	 * never a NAT: only another host is a candidate */
+	if (l->heard_sdp || now >= l->learn_until || len < RTP_HDR ||
+	    (buf[0] >> 6) != 2 || sa_cmp(src, &l->remote.addr, SA_ADDR))
+		return false;
+
+	seq = (uint16_t)(buf[2] << 8 | buf[3]);
+	if (l->cand_n && sa_cmp(src, &l->cand, SA_ALL) &&
+	    seq == (uint16_t)(l->cand_seq + 1))
+		++l->cand_n;
+	else
+		l->cand_n = 1;
+	l->cand = *src;
+	l->cand_seq = seq;
+	if (l->cand_n < RTP_PROBATION)
+		return false;
+
+	l->latched = *src;
+	l->has_latched = true;
+	return true;
+}
 
 struct pkt {
 	struct rtp_header hdr;
@@ -55,7 +108,7 @@ static void hdr_write(uint8_t *b, bool marker, uint8_t pt, uint16_t seq,
 static void send_pkt(struct worker *w, struct wleg *l, const uint8_t *buf,
 		     size_t len)
 {
-	const struct sa *dst = &l->remote.addr;
+	const struct sa *dst = l->has_latched ? &l->latched : &l->remote.addr;
 
 	if (sendto(l->fd, buf, len, MSG_DONTWAIT, &dst->u.sa, dst->len) >= 0)
 		atomic_fetch_add(&w->tx, 1);
@@ -141,7 +194,7 @@ static void pkt_handle(struct worker *w, struct wleg *l, uint8_t *buf,
 {
 	struct pkt p;
 
-	if (!l->has_remote || !sa_cmp(src, &l->remote.addr, SA_ALL)) {
+	if (!source_ok(l, src, buf, len, now)) {
 		atomic_fetch_add(&w->rx_foreign, 1);
 		return;
 	}

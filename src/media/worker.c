@@ -146,6 +146,7 @@ static void leg_remote(struct wleg *l, const struct media_remote *r,
 	l->remote = *r;
 	l->has_remote = true;
 	l->last_rx = now; /* the timeout counts from here */
+	rtp_learn_start(l, now);
 }
 
 static void cmd_apply(struct worker *w, struct cmd *cmd, uint64_t now)

@@ -539,7 +539,8 @@ int b2bua_hold(struct b2bua *b, uint64_t connid, const char *dn, bool hold,
 
 	err = call_party_hold(b->model, party, hold, path);
 	mem_deref(path);
-	if (!err && leg_hold(leg_find(b, call_party_leg(b->model, party)), hold))
+	if (!err &&
+	    leg_hold(leg_find(b, call_party_leg(b->model, party)), hold))
 		log_warn("b2bua",
 			 "party %u: could not re-INVITE its phone for "
 			 "%s",
@@ -578,10 +579,9 @@ int b2bua_listen(struct b2bua *b, uint64_t connid, const char *dn,
 	err = music_path(b, music, &path, why, sz);
 	if (err)
 		return err;
-	err = call_listen_disconnect(b->model, party, alias,
-				     path ? path
-					  : b->cfg->music_listen_disconnect,
-				     why, sz);
+	err = call_listen_disconnect(
+		b->model, party, alias,
+		path ? path : b->cfg->music_listen_disconnect, why, sz);
 	mem_deref(path);
 	flush(b);
 	return err;

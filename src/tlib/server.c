@@ -985,9 +985,9 @@ static json_t *call_event_json(const struct call_event *ce)
 	}
 	set_str(ev, "CallState", ce->call_state);
 	if (ce->reason)
-		json_object_set_new(ev, "Extensions",
-				    json_pack("{ss}", "ReconnectReason",
-					      ce->reason));
+		json_object_set_new(
+			ev, "Extensions",
+			json_pack("{ss}", "ReconnectReason", ce->reason));
 	set_str(ev, "CallUUID", call_uuid(ce->call));
 	set_str(ev, "CallType", call_type_name(call_type(ce->call)));
 	set_str(ev, "ANI", ce->ani);

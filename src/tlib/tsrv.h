@@ -29,8 +29,8 @@ struct tsrv_calls {
 	int (*conference)(const struct call_conf_req *r, uint64_t *consultp,
 			  char *why, size_t sz, void *arg);
 	int (*listen)(uint64_t connid, const char *dn, const char *other,
-		      bool disconnect, const char *music, char *why,
-		      size_t sz, void *arg);
+		      bool disconnect, const char *music, char *why, size_t sz,
+		      void *arg);
 	bool (*registered)(const char *dn, void *arg);
 	const struct call_model *(*model)(void *arg);
 	void *arg;

@@ -35,9 +35,7 @@ ThisDN not in the call) get 53, 56, 51 or 59 and change nothing: A, B
 and C still hear each other.
 """
 
-import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,81 +43,11 @@ from lib.cti import Cti  # noqa: E402
 from lib.harness import (  # noqa: E402
     LOOPBACK, Server, check, config_text, main, nothing_left, poll,
     write_file)
-from lib.phones import (  # noqa: E402
-    assert_hears, music_wav, registered_phones)
+from lib.conf import Ears, lct, tlibctl  # noqa: E402
+from lib.phones import music_wav, registered_phones  # noqa: E402
 
 TONES = {'1001': 440, '1002': 1000, '1003': 1600, '1004': 2200}
 MUSIC = 700
-SEGMENT, MARGIN = 2.0, 0.5
-DEADLINE_MS = 15000
-
-
-def tlibctl(run, line, register, wait):
-    binary = os.environ.get('TLIBCTL') or os.path.join(
-        os.path.dirname(os.environ['SIPSERVER']), 'tlibctl')
-    args = [binary, '--port', str(run.ports.tlib), '--timeout',
-            str(DEADLINE_MS), '--wait', wait]
-    for dn in register:
-        args += ['--register', dn]
-    proc = subprocess.run(args, input=line + '\n', capture_output=True,
-                          text=True, timeout=DEADLINE_MS / 1000 + 5)
-    events = [json.loads(x) for x in proc.stdout.splitlines() if x]
-    check(proc.returncode == 0, f'{line}: tlibctl exit {proc.returncode}: '
-          f'{proc.stderr} {events}')
-    return events
-
-
-class Ears:
-    """Marks on each phone's recording, and what it must hear between."""
-
-    def __init__(self, phones):
-        self.phones = phones
-        self.marks = {}
-
-    def mark(self, name):
-        self.marks[name] = {dn: p.heard_seconds()
-                            for dn, p in self.phones.items()}
-
-    def listen(self, name, who):
-        """Wait for a segment after mark `name` on the phones in `who`."""
-        for dn in who:
-            p = self.phones[dn]
-            p.wait_heard(self.marks[name][dn] + SEGMENT + MARGIN, 10)
-
-    def check(self, name, dn, hears, not_hears):
-        spec = ','.join([str(h) for h in hears] +
-                        [f'!{h}' for h in not_hears])
-        t0 = self.marks[name][dn] + MARGIN
-        assert_hears(self.phones[dn].recording(), spec, '--from',
-                     f'{t0:.2f}', '--to', f'{t0 + SEGMENT - 0.1:.2f}',
-                     who=f'{dn} at {name}')
-
-    def talk(self, name, dns, extra_not=()):
-        """Each of dns hears all the others of dns, never itself."""
-        self.listen(name, dns)
-        for dn in dns:
-            others = [TONES[o] for o in dns if o != dn]
-            self.check(name, dn, others,
-                       [TONES[dn], MUSIC, *[TONES[x] for x in extra_not]])
-
-
-def lct(cti, dn, connid, want):
-    """The next LCTParty snapshot for dn equals want [(alias, state)]
-    (earlier snapshots, of steps on the way, are skipped)."""
-    seen = []
-    while True:
-        ev = cti.wait('EventUserEvent', ThisDN=dn, ConnID=connid)
-        ext = ev.get('Extensions', {})
-        got = [(ext.get(f'LCTParty{i}'), ext.get(f'LCTParty{i}_state'))
-               for i in range(ext.get('LCTPartiesLength', 0))]
-        if got == want:
-            break
-        seen.append(got)
-        check(len(seen) < 10, f'{dn}: no LCTParty snapshot {want}; got '
-              f'{seen}')
-    for i in range(len(want)):
-        check(ext.get(f'LCTParty{i}_location') == 'Home',
-              f'{dn}: LCTParty{i}_location: {ext}')
 
 
 def step_dial(run, ph, ears, cti, st):
@@ -316,7 +244,7 @@ def body(run):
     for dn in TONES:
         cti[dn] = Cti(run.ports.tlib)
         cti[dn].register(dn)
-    ears, st = Ears(ph), {'music': music}
+    ears, st = Ears(ph, TONES, MUSIC), {'music': music}
     steps = [('A dials C', step_dial),
              ('TInitiateConference A -> B: C hears music', step_initiate),
              ('TCompleteConference: A, B, C talk', step_complete),

@@ -235,10 +235,12 @@ def stream_moved(run, server):
     try:
         a.rtp.send_frames(a.remote_rtp, tone_frames(TONE, 0.5))
         a.reinvite(RtpSocket(run.ports.base + 36))
-        foreign_before = server_status(server)['rx_foreign']
         t0 = time.monotonic()
         a.rtp.send_frames(a.remote_rtp, tone_frames(TONE, SECONDS))
         tone_heard(b, t0, time.monotonic())
+        # counted from here: the new port's first packet may beat the
+        # new address to the worker (it applies it at the next frame)
+        foreign_before = server_status(server)['rx_foreign']
         sent_before = old.sent
         old.send_frames(a.remote_rtp, tone_frames(TONE, 0.2))
         burst = old.sent - sent_before

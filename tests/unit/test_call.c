@@ -87,9 +87,10 @@ static const char *parties(const struct call *call)
 static void event_h(const struct call_event *ev, void *arg)
 {
 	static const char *const names[] = {
-		"Dialing",	"Ringing",	"Established",	"Released",
-		"Held",		"Retrieved",	"PartyAdded",	"PartyChanged",
-		"PartyDeleted", "Parties",	"AddFailed",	"ListenDisconnected",
+		"Dialing",	    "Ringing",	    "Established",
+		"Released",	    "Held",	    "Retrieved",
+		"PartyAdded",	    "PartyChanged", "PartyDeleted",
+		"Parties",	    "AddFailed",    "ListenDisconnected",
 		"ListenReconnected"};
 	char more[160] = "";
 	size_t n;
@@ -653,8 +654,8 @@ static void conference(struct call_model *m, const struct call_endpoint *more,
 
 	connected(m);
 	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(0, call_single_step(m, 1, &more[i], why,
-						     sizeof(why)));
+		assert_int_equal(
+			0, call_single_step(m, 1, &more[i], why, sizeof(why)));
 		assert_int_equal(0, call_party_answered(m, (uint32_t)(3 + i)));
 	}
 	out[0] = '\0';
@@ -669,9 +670,12 @@ static void test_listen_disconnect(void **state)
 	conference(m, more, 1);
 	assert_int_equal(0, call_listen_disconnect(m, 1, "1003", "/ld", why,
 						   sizeof(why)));
-	expect("ev ListenDisconnected 1001(ConferenceMember) other=1003 third=1001 state=Held\n"
-	       "ev ListenDisconnected 1002(ConferenceMember) other=1003 third=1001 state=Held\n"
-	       "ev ListenDisconnected 1003(ConferenceMember) other=1003 third=1001 state=Held\n"
+	expect("ev ListenDisconnected 1001(ConferenceMember) other=1003 "
+	       "third=1001 state=Held\n"
+	       "ev ListenDisconnected 1002(ConferenceMember) other=1003 "
+	       "third=1001 state=Held\n"
+	       "ev ListenDisconnected 1003(ConferenceMember) other=1003 "
+	       "third=1001 state=Held\n"
 	       "media p3 talk=0 listen=0 music /ld\n"
 	       "ev Parties 1001 1001 1002 1003:ListenDisconnected\n"
 	       "ev Parties 1002 1001 1002 1003:ListenDisconnected\n"
@@ -686,16 +690,19 @@ static void test_listen_disconnect(void **state)
 							why, sizeof(why)));
 	assert_int_equal(EINVAL, call_listen_disconnect(m, 1, "9999", "/ld",
 							why, sizeof(why)));
-	assert_int_equal(EALREADY, call_listen_reconnect(m, 1, "1002", why,
-							 sizeof(why)));
+	assert_int_equal(EALREADY,
+			 call_listen_reconnect(m, 1, "1002", why, sizeof(why)));
 	assert_string_equal("", out);
 
 	/* another agent reconnects */
-	assert_int_equal(0, call_listen_reconnect(m, 2, "1003", why,
-						  sizeof(why)));
-	expect("ev ListenReconnected 1001(ConferenceMember) other=1003 third=1002 state=Conferenced\n"
-	       "ev ListenReconnected 1002(ConferenceMember) other=1003 third=1002 state=Conferenced\n"
-	       "ev ListenReconnected 1003(ConferenceMember) other=1003 third=1002 state=Conferenced\n"
+	assert_int_equal(0,
+			 call_listen_reconnect(m, 2, "1003", why, sizeof(why)));
+	expect("ev ListenReconnected 1001(ConferenceMember) other=1003 "
+	       "third=1002 state=Conferenced\n"
+	       "ev ListenReconnected 1002(ConferenceMember) other=1003 "
+	       "third=1002 state=Conferenced\n"
+	       "ev ListenReconnected 1003(ConferenceMember) other=1003 "
+	       "third=1002 state=Conferenced\n"
 	       "media p3 talk=1 listen=1 mix\n"
 	       "ev Parties 1001 1001 1002 1003\n"
 	       "ev Parties 1002 1001 1002 1003\n"
@@ -708,11 +715,15 @@ static void test_listen_disconnect(void **state)
 	out[0] = '\0';
 	assert_int_equal(0, call_party_hangup(m, 1));
 	expect("ev Released 1001(ConferenceMember) other=-\n"
-	       "ev PartyDeleted 1002(ConferenceMember) other=1001(DeletedParty) third=1001(DeletedBy) state=Ok\n"
-	       "ev PartyDeleted 1003(ConferenceMember) other=1001(DeletedParty) third=1001(DeletedBy) state=Ok\n"
+	       "ev PartyDeleted 1002(ConferenceMember) "
+	       "other=1001(DeletedParty) third=1001(DeletedBy) state=Ok\n"
+	       "ev PartyDeleted 1003(ConferenceMember) "
+	       "other=1001(DeletedParty) third=1001(DeletedBy) state=Ok\n"
 	       "media p1 remove\n"
-	       "ev ListenReconnected 1002(ConferenceMember) other=1003 state=Ok reason=ConferenceReleased\n"
-	       "ev ListenReconnected 1003(ConferenceMember) other=1003 state=Ok reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1002(ConferenceMember) other=1003 "
+	       "state=Ok reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1003(ConferenceMember) other=1003 "
+	       "state=Ok reason=ConferenceReleased\n"
 	       "media p3 talk=1 listen=1 mix\n"
 	       "ev Parties 1002 1002 1003\n"
 	       "ev Parties 1003 1002 1003\n");
@@ -734,28 +745,52 @@ static void test_listen_collapse(void **state)
 	/* the requester leaves: 1002 and 1003 active, both stay out */
 	assert_int_equal(0, call_party_hangup(m, 1));
 	expect("ev Released 1001(ConferenceMember) other=-\n"
-	       "ev PartyDeleted 1002(ConferenceMember) other=1001(DeletedParty) third=1001(DeletedBy) state=Conferenced\n"
-	       "ev PartyDeleted 1003(ConferenceMember) other=1001(DeletedParty) third=1001(DeletedBy) state=Conferenced\n"
-	       "ev PartyDeleted 1004(ConferenceMember) other=1001(DeletedParty) third=1001(DeletedBy) state=Conferenced\n"
-	       "ev PartyDeleted 1005(ConferenceMember) other=1001(DeletedParty) third=1001(DeletedBy) state=Conferenced\n"
+	       "ev PartyDeleted 1002(ConferenceMember) "
+	       "other=1001(DeletedParty) third=1001(DeletedBy) "
+	       "state=Conferenced\n"
+	       "ev PartyDeleted 1003(ConferenceMember) "
+	       "other=1001(DeletedParty) third=1001(DeletedBy) "
+	       "state=Conferenced\n"
+	       "ev PartyDeleted 1004(ConferenceMember) "
+	       "other=1001(DeletedParty) third=1001(DeletedBy) "
+	       "state=Conferenced\n"
+	       "ev PartyDeleted 1005(ConferenceMember) "
+	       "other=1001(DeletedParty) third=1001(DeletedBy) "
+	       "state=Conferenced\n"
 	       "media p1 remove\n"
-	       "ev Parties 1002 1002 1003 1004:ListenDisconnected 1005:ListenDisconnected\n"
-	       "ev Parties 1003 1002 1003 1004:ListenDisconnected 1005:ListenDisconnected\n"
-	       "ev Parties 1004 1002 1003 1004:ListenDisconnected 1005:ListenDisconnected\n"
-	       "ev Parties 1005 1002 1003 1004:ListenDisconnected 1005:ListenDisconnected\n");
+	       "ev Parties 1002 1002 1003 1004:ListenDisconnected "
+	       "1005:ListenDisconnected\n"
+	       "ev Parties 1003 1002 1003 1004:ListenDisconnected "
+	       "1005:ListenDisconnected\n"
+	       "ev Parties 1004 1002 1003 1004:ListenDisconnected "
+	       "1005:ListenDisconnected\n"
+	       "ev Parties 1005 1002 1003 1004:ListenDisconnected "
+	       "1005:ListenDisconnected\n");
 	/* 1003 leaves: one active, two disconnected: all back */
 	assert_int_equal(0, call_party_hangup(m, 3));
 	expect("ev Released 1003(ConferenceMember) other=-\n"
-	       "ev PartyDeleted 1002(ConferenceMember) other=1003(DeletedParty) third=1003(DeletedBy) state=Conferenced\n"
-	       "ev PartyDeleted 1004(ConferenceMember) other=1003(DeletedParty) third=1003(DeletedBy) state=Conferenced\n"
-	       "ev PartyDeleted 1005(ConferenceMember) other=1003(DeletedParty) third=1003(DeletedBy) state=Conferenced\n"
+	       "ev PartyDeleted 1002(ConferenceMember) "
+	       "other=1003(DeletedParty) third=1003(DeletedBy) "
+	       "state=Conferenced\n"
+	       "ev PartyDeleted 1004(ConferenceMember) "
+	       "other=1003(DeletedParty) third=1003(DeletedBy) "
+	       "state=Conferenced\n"
+	       "ev PartyDeleted 1005(ConferenceMember) "
+	       "other=1003(DeletedParty) third=1003(DeletedBy) "
+	       "state=Conferenced\n"
 	       "media p3 remove\n"
-	       "ev ListenReconnected 1002(ConferenceMember) other=1004 state=Conferenced reason=ConferenceReleased\n"
-	       "ev ListenReconnected 1004(ConferenceMember) other=1004 state=Conferenced reason=ConferenceReleased\n"
-	       "ev ListenReconnected 1005(ConferenceMember) other=1004 state=Conferenced reason=ConferenceReleased\n"
-	       "ev ListenReconnected 1002(ConferenceMember) other=1005 state=Conferenced reason=ConferenceReleased\n"
-	       "ev ListenReconnected 1004(ConferenceMember) other=1005 state=Conferenced reason=ConferenceReleased\n"
-	       "ev ListenReconnected 1005(ConferenceMember) other=1005 state=Conferenced reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1002(ConferenceMember) other=1004 "
+	       "state=Conferenced reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1004(ConferenceMember) other=1004 "
+	       "state=Conferenced reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1005(ConferenceMember) other=1004 "
+	       "state=Conferenced reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1002(ConferenceMember) other=1005 "
+	       "state=Conferenced reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1004(ConferenceMember) other=1005 "
+	       "state=Conferenced reason=ConferenceReleased\n"
+	       "ev ListenReconnected 1005(ConferenceMember) other=1005 "
+	       "state=Conferenced reason=ConferenceReleased\n"
 	       "media p4 talk=1 listen=1 mix\n"
 	       "media p5 talk=1 listen=1 mix\n"
 	       "ev Parties 1002 1002 1004 1005\n"
@@ -767,8 +802,10 @@ static void test_listen_collapse(void **state)
 	out[0] = '\0';
 	assert_int_equal(0, call_party_hangup(m, 4));
 	expect("ev Released 1004(ConferenceMember) other=-\n"
-	       "ev PartyDeleted 1002(ConferenceMember) other=1004(DeletedParty) third=1004(DeletedBy) state=Ok\n"
-	       "ev PartyDeleted 1005(ConferenceMember) other=1004(DeletedParty) third=1004(DeletedBy) state=Ok\n"
+	       "ev PartyDeleted 1002(ConferenceMember) "
+	       "other=1004(DeletedParty) third=1004(DeletedBy) state=Ok\n"
+	       "ev PartyDeleted 1005(ConferenceMember) "
+	       "other=1004(DeletedParty) third=1004(DeletedBy) state=Ok\n"
 	       "media p4 remove\n"
 	       "ev Parties 1002 1002 1005\n"
 	       "ev Parties 1005 1002 1005\n");

@@ -198,7 +198,7 @@ class Phone:
 
     def __init__(self, name, dn, sip_port, rtp_ports, registrar=None,
                  tone_hz=440, workdir=None, password=None, transport='udp',
-                 codec='PCMU', tone_seconds=120):
+                 codec='PCMU', tone_seconds=120, address=LOOPBACK):
         check(workdir, 'Phone needs a workdir')
         self.name = name
         self.dn = dn
@@ -209,6 +209,7 @@ class Phone:
         self.password = password
         self.transport = transport
         self.codec = codec
+        self.address = address  # 127.0.0.2 for a gateway behind a trunk
         self.dir = os.path.join(workdir, f'phone-{name}')
         self.snd_path = os.path.join(self.dir, 'rec')
         self.log_path = os.path.join(self.dir, 'baresip.log')
@@ -225,8 +226,8 @@ class Phone:
         os.makedirs(self.snd_path, exist_ok=True)
         lines = [
             ('poll_method', 'epoll'),
-            ('sip_listen', f'{LOOPBACK}:{self.sip_port}'),
-            ('net_interface', LOOPBACK),
+            ('sip_listen', f'{self.address}:{self.sip_port}'),
+            ('net_interface', self.address),
             ('audio_player', 'aubridge,nil'),
             ('audio_alert', 'aubridge,nil'),
             ('audio_source', f'aufile,{self.tone}'),
@@ -252,7 +253,7 @@ class Phone:
     def account_line(self):
         """Without a registrar the AOR is the phone itself and regint=0
         (no REGISTER); with one, the AOR's host is the registrar."""
-        host, port = self.registrar or (LOOPBACK, self.sip_port)
+        host, port = self.registrar or (self.address, self.sip_port)
         params = [f'regint={600 if self.registrar else 0}',
                   'answermode=auto', f'audio_codecs={self.codec}']
         if self.password:
