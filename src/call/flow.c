@@ -273,10 +273,10 @@ int call_party_failed(struct call_model *m, uint32_t party, uint16_t scode)
 void call_leave(struct party *p, const char *by)
 {
 	struct call *call = p->call;
-	struct party *other;
 
 	if (call_count(call, false) <= 2) {
-		other = party_other(p);
+		struct party *other = party_other(p);
+
 		if (other)
 			call_leg(p->m, CALL_LEG_HANGUP, other, 0, false);
 		call_release(call, p, 0);
