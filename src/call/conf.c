@@ -28,16 +28,6 @@ static const char ROLE_CONF_BY[] = "ConferencedBy";
 static const char ROLE_DELETED[] = "DeletedParty";
 static const char ROLE_DELETED_BY[] = "DeletedBy";
 
-/* A refusal: err, and why in a sentence for the requester */
-static int refuse(int err, char *why, size_t sz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)re_vsnprintf(why, sz, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 /* From three joined parties on, everyone is a ConferenceMember */
 static void roles_update(struct call *call)
@@ -212,16 +202,18 @@ int call_initiate_conference(struct call_model *m, uint32_t party,
 		return ENOENT;
 	c1 = a->call;
 	if (a->rides || a->rider || c1->consult || c1->main)
-		return refuse(EPROTO, why, sz,
-			      "DN %s is already in a consultation", a->name);
+		return call_refuse(EPROTO, why, sz,
+				   "DN %s is already in a consultation",
+				   a->name);
 	if (a->state != PARTY_ESTABLISHED && a->state != PARTY_HELD)
-		return refuse(EPROTO, why, sz,
-			      "DN %s is not connected in call %016llx", a->name,
-			      (unsigned long long)c1->connid);
+		return call_refuse(EPROTO, why, sz,
+				   "DN %s is not connected in call %016llx",
+				   a->name, (unsigned long long)c1->connid);
 	if (!b->external && party_named(c1, b->name))
-		return refuse(EINVAL, why, sz,
-			      "OtherDN %s is already a party of call %016llx",
-			      b->name, (unsigned long long)c1->connid);
+		return call_refuse(
+			EINVAL, why, sz,
+			"OtherDN %s is already a party of call %016llx",
+			b->name, (unsigned long long)c1->connid);
 
 	err = consult_create(m, a, b, &c2);
 	if (err)
@@ -252,15 +244,16 @@ static int consult_of(struct call_model *m, struct party *a, uint64_t consult,
 	struct call *c2 = (struct call *)call_find(m, consult);
 
 	if (!c2)
-		return refuse(ENOENT, why, sz,
-			      "ConsultConnID %016llx is not a call",
-			      (unsigned long long)consult);
+		return call_refuse(ENOENT, why, sz,
+				   "ConsultConnID %016llx is not a call",
+				   (unsigned long long)consult);
 	if (!a->rider || a->rider->call != c2)
-		return refuse(EPROTO, why, sz,
-			      "call %016llx is not a consultation of DN %s in "
-			      "call %016llx",
-			      (unsigned long long)consult, a->name,
-			      (unsigned long long)a->call->connid);
+		return call_refuse(
+			EPROTO, why, sz,
+			"call %016llx is not a consultation of DN %s in "
+			"call %016llx",
+			(unsigned long long)consult, a->name,
+			(unsigned long long)a->call->connid);
 
 	*c2p = c2;
 	return 0;
@@ -289,16 +282,16 @@ int call_complete_conference(struct call_model *m, uint32_t party,
 		const struct party *q = le->data;
 
 		if (q != ra && !party_joined(q))
-			return refuse(
+			return call_refuse(
 				EPROTO, why, sz,
 				"%s has not answered the consultation yet",
 				q->alias);
 	}
 	if (call_count(c1, false) + call_count(c2, false) - 1 >
 	    CALL_MAX_PARTIES)
-		return refuse(ENOSPC, why, sz,
-			      "a conference has at most %u parties",
-			      CALL_MAX_PARTIES);
+		return call_refuse(ENOSPC, why, sz,
+				   "a conference has at most %u parties",
+				   CALL_MAX_PARTIES);
 
 	call_event_emit(ra, CALL_EV_RELEASED, NULL, 0);
 	a->state = PARTY_ESTABLISHED;
@@ -353,17 +346,18 @@ int call_single_step(struct call_model *m, uint32_t party,
 		return ENOENT;
 	call = a->call;
 	if (a->state != PARTY_ESTABLISHED || call_count(call, true) < 2)
-		return refuse(EPROTO, why, sz,
-			      "DN %s is not connected in call %016llx", a->name,
-			      (unsigned long long)call->connid);
+		return call_refuse(EPROTO, why, sz,
+				   "DN %s is not connected in call %016llx",
+				   a->name, (unsigned long long)call->connid);
 	if (!b->external && party_named(call, b->name))
-		return refuse(EINVAL, why, sz,
-			      "OtherDN %s is already a party of call %016llx",
-			      b->name, (unsigned long long)call->connid);
+		return call_refuse(
+			EINVAL, why, sz,
+			"OtherDN %s is already a party of call %016llx",
+			b->name, (unsigned long long)call->connid);
 	if (call_count(call, false) >= CALL_MAX_PARTIES)
-		return refuse(ENOSPC, why, sz,
-			      "a conference has at most %u parties",
-			      CALL_MAX_PARTIES);
+		return call_refuse(ENOSPC, why, sz,
+				   "a conference has at most %u parties",
+				   CALL_MAX_PARTIES);
 
 	pb = party_create(call, b, PARTY_RINGING, ROLE_NEW);
 	if (!pb || str_dup(&pb->inviter, a->alias)) {
@@ -389,16 +383,17 @@ int call_delete_party(struct call_model *m, uint32_t party, const char *alias,
 	call = a->call;
 	x = party_by_alias(call, alias);
 	if (!x)
-		return refuse(EINVAL, why, sz,
-			      "OtherDN %s is not a party of call %016llx",
-			      alias, (unsigned long long)call->connid);
+		return call_refuse(EINVAL, why, sz,
+				   "OtherDN %s is not a party of call %016llx",
+				   alias, (unsigned long long)call->connid);
 	if (x == a)
-		return refuse(EINVAL, why, sz,
-			      "OtherDN %s is ThisDN: use TReleaseCall", alias);
+		return call_refuse(EINVAL, why, sz,
+				   "OtherDN %s is ThisDN: use TReleaseCall",
+				   alias);
 	if (call_count(call, false) < 3)
-		return refuse(EPROTO, why, sz,
-			      "call %016llx is not a conference",
-			      (unsigned long long)call->connid);
+		return call_refuse(EPROTO, why, sz,
+				   "call %016llx is not a conference",
+				   (unsigned long long)call->connid);
 
 	if (!x->rider)
 		call_leg(m, CALL_LEG_HANGUP, x, 0, false);

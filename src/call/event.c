@@ -6,6 +6,7 @@
  * the party's leg; a consult party riding the initiator's leg (see
  * conf.c) has no dialog of its own and gets none.
  */
+#include <stdarg.h>
 #include <string.h>
 #include <re.h>
 #include "call/call.h"
@@ -62,6 +63,17 @@ void call_parties_emit(struct call *call)
 		if (party_joined(p))
 			call_event_emit_more(p, CALL_EV_PARTIES, &x);
 	}
+}
+
+/** A refused input: err, with why in a sentence for the requester */
+int call_refuse(int err, char *why, size_t sz, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)re_vsnprintf(why, sz, fmt, ap);
+	va_end(ap);
+	return err;
 }
 
 static void leg_emit(struct call_model *m, const struct call_leg_cmd *cmd)

@@ -21,16 +21,6 @@
 
 static const char REASON_RELEASED[] = "ConferenceReleased";
 
-static int refuse(int err, char *why, size_t sz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)re_vsnprintf(why, sz, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 static bool is_active(const struct party *p)
 {
 	return party_joined(p) && p->state != PARTY_LISTEN_DISCONNECTED;
@@ -76,17 +66,20 @@ static int target(struct party *a, const char *alias, struct party **xp,
 	struct party *x;
 
 	if (call_count(call, true) < 3)
-		return refuse(EPROTO, why, sz,
-			      "call %016llx is not a conference of three or "
-			      "more",
-			      (unsigned long long)call->connid);
+		return call_refuse(
+			EPROTO, why, sz,
+			"call %016llx is not a conference of three or "
+			"more",
+			(unsigned long long)call->connid);
 	x = party_by_alias(call, alias);
 	if (!x || !party_joined(x))
-		return refuse(EINVAL, why, sz,
-			      "OtherDN %s is not a party alias of call %016llx",
-			      alias, (unsigned long long)call->connid);
+		return call_refuse(
+			EINVAL, why, sz,
+			"OtherDN %s is not a party alias of call %016llx",
+			alias, (unsigned long long)call->connid);
 	if (x == a)
-		return refuse(EINVAL, why, sz, "OtherDN %s is ThisDN", alias);
+		return call_refuse(EINVAL, why, sz, "OtherDN %s is ThisDN",
+				   alias);
 
 	*xp = x;
 	return 0;
@@ -110,15 +103,16 @@ int call_listen_disconnect(struct call_model *m, uint32_t party,
 	if (err)
 		return err;
 	if (x->state == PARTY_LISTEN_DISCONNECTED)
-		return refuse(EALREADY, why, sz, "%s is already disconnected",
-			      alias);
+		return call_refuse(EALREADY, why, sz,
+				   "%s is already disconnected", alias);
 	if (x->state != PARTY_ESTABLISHED)
-		return refuse(EPROTO, why, sz, "%s is on hold", alias);
+		return call_refuse(EPROTO, why, sz, "%s is on hold", alias);
 	if (count_active(a->call) - 1 < 2)
-		return refuse(EPROTO, why, sz,
-			      "disconnecting %s would leave fewer than two "
-			      "active parties",
-			      alias);
+		return call_refuse(
+			EPROTO, why, sz,
+			"disconnecting %s would leave fewer than two "
+			"active parties",
+			alias);
 
 	x->state = PARTY_LISTEN_DISCONNECTED;
 	x->music = mem_deref(x->music);
@@ -151,8 +145,8 @@ int call_listen_reconnect(struct call_model *m, uint32_t party,
 	if (err)
 		return err;
 	if (x->state != PARTY_LISTEN_DISCONNECTED)
-		return refuse(EALREADY, why, sz, "%s is not disconnected",
-			      alias);
+		return call_refuse(EALREADY, why, sz, "%s is not disconnected",
+				   alias);
 
 	reconnect(x, a->alias, NULL);
 	call_media_update(a->call);

@@ -76,6 +76,7 @@ void call_leave(struct party *p, const char *by);
 void call_party_gone(struct party *p);
 void call_invitee_failed(struct party *b, uint16_t scode);
 void call_parties_emit(struct call *call);
+int call_refuse(int err, char *why, size_t sz, const char *fmt, ...);
 
 /* conf.c */
 int call_invitee_rings(struct party *b);

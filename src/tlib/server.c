@@ -316,6 +316,16 @@ static const char *music_of(const struct tsrv_req *req)
 	return json_string_value(json_object_get(ext, "music"));
 }
 
+/* Events sent while the request is carried out answer it: the
+ * requester's copies carry its ReferenceID (cleared after the call) */
+static void cur_set(struct tsrv *s, struct tsrv_session *ss,
+		    const struct tsrv_req *req)
+{
+	s->cur.ss = ss;
+	s->cur.refid = req->refid;
+	s->cur.dn = req->this_dn;
+}
+
 static void call_op_error(struct tsrv *s, struct tsrv_session *ss,
 			  const struct tsrv_req *req, int err,
 			  const char *connid, const char *why)
@@ -362,9 +372,7 @@ static void call_op(struct tsrv *s, struct tsrv_session *ss,
 	if (!s->calls.release || !s->calls.hold)
 		return error(s, ss, req, TERR_INTERNAL, "no call control");
 
-	s->cur.ss = ss;
-	s->cur.refid = req->refid;
-	s->cur.dn = req->this_dn;
+	cur_set(s, ss, req);
 	if (release)
 		err = s->calls.release(connid, req->this_dn, s->calls.arg);
 	else
@@ -525,9 +533,7 @@ static void make_call(struct tsrv *s, struct tsrv_session *ss,
 	if (!s->calls.make)
 		return error(s, ss, req, TERR_INTERNAL, "no call control");
 
-	s->cur.ss = ss;
-	s->cur.refid = req->refid;
-	s->cur.dn = req->this_dn;
+	cur_set(s, ss, req);
 	err = s->calls.make(req->this_dn, json_string_value(other), why,
 			    sizeof(why), s->calls.arg);
 	memset(&s->cur, 0, sizeof(s->cur));
@@ -615,9 +621,7 @@ static void conf_request(struct tsrv *s, struct tsrv_session *ss,
 	if (!s->calls.conference)
 		return error(s, ss, req, TERR_INTERNAL, "no call control");
 
-	s->cur.ss = ss;
-	s->cur.refid = req->refid;
-	s->cur.dn = req->this_dn;
+	cur_set(s, ss, req);
 	err = s->calls.conference(&r, &consult, why, sizeof(why), s->calls.arg);
 	memset(&s->cur, 0, sizeof(s->cur));
 
@@ -649,9 +653,7 @@ static void listen_request(struct tsrv *s, struct tsrv_session *ss,
 	if (!s->calls.listen)
 		return error(s, ss, req, TERR_INTERNAL, "no call control");
 
-	s->cur.ss = ss;
-	s->cur.refid = req->refid;
-	s->cur.dn = req->this_dn;
+	cur_set(s, ss, req);
 	err = s->calls.listen(connid_of(req), req->this_dn, other, disconnect,
 			      music_of(req), why, sizeof(why), s->calls.arg);
 	memset(&s->cur, 0, sizeof(s->cur));

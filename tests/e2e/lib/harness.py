@@ -94,7 +94,7 @@ class Ports:
 
     def __init__(self, base=None):
         if base is None:
-            base = int(os.environ.get('E2E_PORT_BASE', '31000'))
+            base = int(os.environ.get('E2E_PORT_BASE', '15000'))
         self.base = base
         self.sip = base
         self.tlib = base + 1
