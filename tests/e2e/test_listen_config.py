@@ -13,6 +13,9 @@ hears silence and the log says why. Three Python UAs (1001 calls 1002,
 - disconnect 1003: it hears the 700 Hz music;
 - reload to a 1100 Hz file: 1003 still hears 700; reconnect, disconnect
   again: 1100;
+- a call of two: TListenDisconnect refused (51);
+- reload with sip-enable-call-info-extended = false: both requests get 51
+  naming it, and 1003 stays disconnected with its music;
 - reload to a path that does not exist: rejected (logged), the running
   configuration stays: reconnect, disconnect: still 1100;
 - reload to a 1500 Hz file, then delete it: reconnect, disconnect: the
@@ -35,12 +38,12 @@ from lib.rtpua import Ua, decode, goertzel_ratio, rms_dbfs  # noqa: E402
 WINDOW = 800  # 100 ms
 
 
-def config(run, music):
+def config(run, music, extended='true'):
     return config_text(run.ports, run.src,
                        {'1001': {}, '1002': {}, '1003': {}},
                        music_listen_disconnect=music,
                        sip_enable_call_info='true',
-                       sip_enable_call_info_extended='true')
+                       sip_enable_call_info_extended=extended)
 
 
 def hears(ua, hz, seconds=1.0):
@@ -74,6 +77,11 @@ class Call:
         self.a.wait_answered()
         self.connid = self.cti.wait('EventEstablished',
                                     ThisDN='1001')['ConnID']
+        # a call of two is not a conference: refused, nothing changes
+        ref = self.cti.request('TListenDisconnect', ThisDN='1001',
+                               ConnID=self.connid, OtherDN='1002')
+        ev = self.cti.wait('EventError', ReferenceID=ref)
+        check(ev['ErrorCode'] == 51, f'two parties: {ev}')
         ref = self.cti.request('TSingleStepConference', ThisDN='1001',
                                ConnID=self.connid, OtherDN='1003')
         self.c.answer()
@@ -99,9 +107,9 @@ class Call:
             u.close()
 
 
-def reload(run, server, conf, music, ok=True):
+def reload(run, server, conf, music, ok=True, extended='true'):
     since = len(server.log_text().encode())
-    write_file(conf, config(run, music))
+    write_file(conf, config(run, music, extended))
     server.reload()
     server.wait_log(r'reloaded ' if ok else r'reload of .* rejected',
                     since=since)
@@ -126,6 +134,17 @@ def body(run):
             call.listen(True)
             hears(call.c, 1100)
 
+        def feature_off():
+            reload(run, server, conf, m1100, extended='false')
+            for name in ('TListenReconnect', 'TListenDisconnect'):
+                ref = call.cti.request(name, ThisDN='1001',
+                                       ConnID=call.connid, OtherDN='1003')
+                ev = call.cti.wait('EventError', ReferenceID=ref)
+                check(ev['ErrorCode'] == 51 and 'sip-enable-call-info-'
+                      'extended' in ev['ErrorMessage'], f'{name}: {ev}')
+            hears(call.c, 1100)  # still disconnected, as it was
+            reload(run, server, conf, m1100)
+
         def rejected():
             reload(run, server, conf, run.path('nowhere.wav'), ok=False)
             call.listen(False)
@@ -145,6 +164,8 @@ def body(run):
         run.step('disconnect: the configured music', first)
         run.step('SIGHUP: the next disconnect has the new music, the '
                  'disconnected party keeps its own', reloaded)
+        run.step('SIGHUP turning -extended off: both requests refused '
+                 '(51), the party stays as it is', feature_off)
         run.step('SIGHUP with a path that does not exist: rejected',
                  rejected)
         run.step('the file vanished: silence, a warning, no refusal',

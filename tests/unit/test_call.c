@@ -811,6 +811,28 @@ static void test_listen_collapse(void **state)
 	       "ev Parties 1005 1002 1005\n");
 }
 
+static void test_listen_no_moh_trunk(void **state)
+{
+	struct call_model *m = *state;
+	const struct call_endpoint more[] = {ext1003, gw};
+	char why[160];
+
+	/* a party behind a trunk without music hears silence, not music */
+	conference(m, more, 2);
+	assert_int_equal(0, call_listen_disconnect(m, 1, "5551234", "/ld", why,
+						   sizeof(why)));
+	expect("ev ListenDisconnected 1001(ConferenceMember) other=5551234 "
+	       "third=1001 state=Held\n"
+	       "ev ListenDisconnected 1002(ConferenceMember) other=5551234 "
+	       "third=1001 state=Held\n"
+	       "ev ListenDisconnected 1003(ConferenceMember) other=5551234 "
+	       "third=1001 state=Held\n"
+	       "media p4 talk=0 listen=0 silence\n"
+	       "ev Parties 1001 1001 1002 1003 5551234:ListenDisconnected\n"
+	       "ev Parties 1002 1001 1002 1003 5551234:ListenDisconnected\n"
+	       "ev Parties 1003 1001 1002 1003 5551234:ListenDisconnected\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -840,6 +862,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_listen_disconnect, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_listen_collapse, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_listen_no_moh_trunk, setup,
 						teardown),
 	};
 
