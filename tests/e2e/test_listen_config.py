@@ -9,7 +9,10 @@ already disconnected with the music it has; a reload naming a path that
 does not exist is rejected as a whole; and a file that vanished after the
 reload must not stop a disconnect: privacy wins over music, the party
 hears silence and the log says why. Three Python UAs (1001 calls 1002,
-1003 joins by TSingleStepConference); the ear is 1003's received RTP:
+1003 joins by TSingleStepConference); the ear is a UA's received RTP:
+- THoldCall by 1001 inside the conference: 1001 hears the hold music
+  (default-music, 300 Hz; the UA answers the hold re-INVITE as a phone
+  does); TRetrieveCall: the music stops;
 - disconnect 1003: it hears the 700 Hz music;
 - reload to a 1100 Hz file: 1003 still hears 700; reconnect, disconnect
   again: 1100;
@@ -42,12 +45,13 @@ def config(run, music, extended='true'):
     return config_text(run.ports, run.src,
                        {'1001': {}, '1002': {}, '1003': {}},
                        music_listen_disconnect=music,
+                       default_music=run.path('m300.wav'),
                        sip_enable_call_info='true',
                        sip_enable_call_info_extended=extended)
 
 
 def hears(ua, hz, seconds=1.0):
-    """The last `seconds` 1003 received: the tone hz (None: silence)."""
+    """The last `seconds` the UA received: the tone hz (None: silence)."""
     def window_ok():
         pcm = decode(ua.rtp.packets(since=time.monotonic() - seconds))
         if len(pcm) < WINDOW * 5:
@@ -57,7 +61,7 @@ def hears(ua, hz, seconds=1.0):
         if hz is None:
             return all(rms_dbfs(w) < -50 for w in wins)
         return all(goertzel_ratio(w, hz) > 0.5 for w in wins)
-    check(poll(window_ok, 5), f'1003 did not hear '
+    check(poll(window_ok, 5), f'{ua.dn} did not hear '
           f'{hz or "silence"} for {seconds} s')
 
 
@@ -116,6 +120,7 @@ def reload(run, server, conf, music, ok=True, extended='true'):
 
 
 def body(run):
+    music_wav(run.path('m300.wav'), 300)  # default-music: holds
     m700 = music_wav(run.path('m700.wav'), 700)
     m1100 = music_wav(run.path('m1100.wav'), 1100)
     m1500 = music_wav(run.path('m1500.wav'), 1500)
@@ -123,6 +128,20 @@ def body(run):
     server = Server(run, conf).start()
     call = run.step('a conference of 1001, 1002, 1003', Call, run)
     if call:
+        def held():
+            """THoldCall inside the conference: the holder hears the
+            hold music (300 Hz here); the others go on (1003 still hears
+            1002 and 1001's silence: what the UAs send is silence, so the
+            check is the holder's ear and the events)."""
+            ref = call.cti.request('THoldCall', ThisDN='1001',
+                                   ConnID=call.connid)
+            call.cti.wait('EventHeld', ReferenceID=ref)
+            hears(call.a, 300)
+            ref = call.cti.request('TRetrieveCall', ThisDN='1001',
+                                   ConnID=call.connid)
+            call.cti.wait('EventRetrieved', ReferenceID=ref)
+            hears(call.a, None)
+
         def first():
             call.listen(True)
             hears(call.c, 700)
@@ -161,6 +180,8 @@ def body(run):
             hears(call.c, None)
             server.wait_log(r'hears silence.*m1500', since=since)
 
+        run.step('THoldCall inside the conference: the holder hears the '
+                 'music', held)
         run.step('disconnect: the configured music', first)
         run.step('SIGHUP: the next disconnect has the new music, the '
                  'disconnected party keeps its own', reloaded)

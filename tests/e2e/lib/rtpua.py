@@ -292,6 +292,9 @@ class Ua:
                 else Request(text)
             if isinstance(msg, Request) and msg.method == 'BYE':
                 self._reply(msg, 200, 'OK')
+            elif isinstance(msg, Request) and msg.method == 'INVITE' and \
+                    ';tag=' in msg.header('to'):
+                self._reinvited(msg)
             with self.lock:
                 self.inbox.append((time.monotonic(), msg))
 
@@ -330,6 +333,18 @@ class Ua:
             lines.append('Content-Type: application/sdp')
         lines.append(f'Content-Length: {len(body.encode())}')
         self._send('\r\n'.join(lines) + '\r\n\r\n' + body)
+
+    def _reinvited(self, req):
+        """A re-INVITE from the server (hold, retrieve): answered at once
+        with our stream, in the direction that fits its offer, as a phone
+        does; the server's address may change."""
+        offer = req.body
+        direction = 'recvonly' if 'a=sendonly' in offer else \
+            'inactive' if 'a=inactive' in offer else 'sendrecv'
+        body = sdp_offer(self.rtp.port, self.event_pt, 4, self.codec)
+        body = body.replace('a=sendrecv', f'a={direction}')
+        self._reply(req, 200, 'OK', body=body)
+        self.remote_rtp, self.remote_pts = sdp_remote(offer)
 
     def wait_sip(self, pred, what, deadline=5.0):
         """The first message (since the last wait) for which pred holds."""
