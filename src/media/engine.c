@@ -189,6 +189,11 @@ static int workers_start(struct media *m)
 
 		w->m = m;
 		w->idx = i;
+		/* frames spread over the period: the workers do not all take
+		 * the CPUs at the same moment, and the control thread (CTI,
+		 * SIP) finds one free (bench/listen.py saw its requests wait
+		 * behind two workers starting in the same millisecond) */
+		w->phase = i * MEDIA_PTIME / m->nworkers;
 		pthread_mutex_init(&w->lock, NULL);
 		list_init(&w->cmdl);
 		err = pthread_create(&w->thread, NULL, worker_main, w);

@@ -118,6 +118,7 @@ struct msg {
 struct worker {
 	struct media *m;
 	unsigned idx;
+	unsigned phase; /**< [ms] its frames' offset in the 20 ms period */
 	pthread_t thread;
 	bool started;
 	atomic_bool stop;

@@ -258,7 +258,7 @@ void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	w->next = media_now() + MEDIA_PTIME;
+	w->next = media_now() + MEDIA_PTIME + w->phase;
 
 	while (!atomic_load(&w->stop)) {
 		uint64_t now;

@@ -11,6 +11,8 @@
  * takes its registrations with it and nothing else.
  */
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 /* not <re.h>: its re_json.h clashes with jansson's JSON_STRING */
 #include <re_types.h>
@@ -821,6 +823,18 @@ static void link_connected(struct tsrv *s, struct tsrv_session *ss)
 	json_decref(ev);
 }
 
+/* Events go out as soon as they happen, often two back to back (an
+ * event, then its LCTParty snapshot): without TCP_NODELAY the second waits
+ * for the client's delayed ACK, some 40 ms (found by bench/listen.py) */
+static void nodelay(const struct tcp_conn *tc)
+{
+	int one = 1, fd = tcp_conn_fd(tc);
+
+	if (fd < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
+		log_warn("tlib", "TCP_NODELAY not set: %m", errno);
+}
+
 static void conn_h(const struct sa *peer, void *arg)
 {
 	struct tsrv *s = arg;
@@ -839,6 +853,7 @@ static void conn_h(const struct sa *peer, void *arg)
 	}
 
 	ss->srv = s;
+	nodelay(ss->tc);
 	tcp_set_handlers(ss->tc, NULL, recv_h, close_h, ss);
 	list_append(&s->sessl, &ss->le, ss);
 	log_debug("tlib", "client %J connected", peer);
@@ -881,6 +896,7 @@ int tsrv_ws_accept(struct tsrv *s, struct http_conn *hc,
 	if (!s || !hc || !msg)
 		return EINVAL;
 
+	nodelay(http_conn_tcp(hc));
 	err = tsrv_session_alloc_ws(&ss, http_conn_peer(hc));
 	if (err)
 		return err;
