@@ -4,6 +4,8 @@
  * Each frame: apply the commands that arrived (this is the frame boundary
  * where every change takes effect), read what each leg received, mix each
  * call once, send each leg what it hears, then check for silent phones.
+ * One exception: a change of what a leg hears that arrives during the
+ * send loop is applied before that leg's send (see modes_apply).
  * The thread sleeps to absolute frame times, so a slow frame is caught up
  * rather than shifting every later one; a frame that starts more than half
  * a frame late is counted.
@@ -26,8 +28,8 @@ void worker_push(struct worker *w, struct cmd *cmd)
 {
 	pthread_mutex_lock(&w->lock);
 	list_append(&w->cmdl, &cmd->le, cmd);
+	atomic_fetch_add(&w->pending, 1); /* counted with the list it counts */
 	pthread_mutex_unlock(&w->lock);
-	atomic_fetch_add(&w->pending, 1);
 }
 
 static struct wmix *mix_get(struct worker *w, uint64_t connid)
@@ -198,6 +200,44 @@ static void cmds_apply(struct worker *w, uint64_t now)
 	}
 }
 
+/*
+ * What a leg hears may change before its packet of this frame leaves: a
+ * mode command that arrived after the frame began is applied just before
+ * the send loop reaches the leg, so music replaces the call (and the call
+ * the music) within 20 ms of the request, not 20 ms plus the leg's place
+ * in the loop. Only mode commands: they touch the leg's own fields, and
+ * the sum of this frame is already made (who is heard changes next
+ * frame). Adds, moves and removals wait for the frame boundary, where
+ * the lists they change are not being walked.
+ */
+static void modes_apply(struct worker *w)
+{
+	struct list model;
+	struct le *le, *next;
+
+	list_init(&model);
+	pthread_mutex_lock(&w->lock);
+	for (le = w->cmdl.head; le; le = next) {
+		struct cmd *cmd = le->data;
+
+		next = le->next;
+		if (cmd->type != CMD_MODE)
+			continue;
+		list_unlink(le);
+		list_append(&model, le, cmd);
+		atomic_fetch_sub(&w->pending, 1);
+	}
+	pthread_mutex_unlock(&w->lock);
+
+	while ((le = model.head)) {
+		struct cmd *cmd = le->data;
+
+		list_unlink(le);
+		leg_mode(w, cmd->leg, cmd);
+		free(cmd);
+	}
+}
+
 /* A phone that sends RTP but went quiet for rtp-timeout is gone */
 static void timeout_check(struct worker *w, struct wleg *l, uint64_t now)
 {
@@ -235,6 +275,8 @@ void worker_frame(struct worker *w, uint64_t now)
 	for (le = w->legl.head; le; le = le->next) {
 		struct wleg *l = le->data;
 
+		if (atomic_load_explicit(&w->pending, memory_order_relaxed))
+			modes_apply(w);
 		rtp_leg_send(w, l);
 		if (rtcp_tick)
 			rtp_leg_drain_rtcp(l);
