@@ -10,7 +10,10 @@
  * the playout buffer and the RTP stream run on, and that a call's mix goes
  * with its last leg. The engine's reports (media_post) are counted here
  * instead of going to a control thread, which also keeps engine.c, its
- * threads and its sockets out of this test.
+ * threads and its sockets out of this test. The RTP source rule's
+ * latching is checked here too, with a real socket as the phone: latched
+ * from another host after three packets in sequence within the learning
+ * window, and never from the SDP's own host, out of sequence, or late.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -367,12 +370,140 @@ static void test_move_music(void **state)
 	assert_int_equal(2, closed);
 }
 
+/* --- RTP latching (rtp.c): a stream from another host than its SDP --- */
+
+/* A leg whose socket is bound, so a test phone can send to it */
+static struct sa leg_bind(struct tleg *t)
+{
+	struct sa a;
+	socklen_t len = sizeof(a.u);
+
+	assert_int_equal(0, sa_set_str(&a, "127.0.0.1", 0));
+	assert_int_equal(0, bind(t->wl->fd, &a.u.sa, a.len));
+	assert_int_equal(0, getsockname(t->wl->fd, &a.u.sa, &len));
+	a.len = len;
+	return a;
+}
+
+/* The test's phone on 127.0.0.1; the SDP says `sdp_host`, its port plus
+ * `skew` */
+static int latch_setup(struct worker *w, struct tleg *t, const char *sdp_host,
+		       uint16_t skew, struct sa *legp)
+{
+	struct media_remote r = {
+		.codec = CODEC_PCMU, .dtmf_pt = -1, .send = true};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sa a;
+	socklen_t len = sizeof(a.u);
+
+	assert_true(fd >= 0);
+	leg_join(w, t, CALL_1, 1, 100);
+	*legp = leg_bind(t);
+	assert_int_equal(0, sa_set_str(&a, "127.0.0.1", 0));
+	assert_int_equal(0, bind(fd, &a.u.sa, a.len));
+	assert_int_equal(0, getsockname(fd, &a.u.sa, &len));
+	assert_int_equal(0, sa_set_str(&r.addr, sdp_host,
+				       (uint16_t)(sa_port(&a) + skew)));
+	push(w, CMD_REMOTE, t->wl)->remote = r;
+	worker_frame(w, 0); /* the SDP is set at 0 ms: learning till 2000 */
+	return fd;
+}
+
+static void phone_send(int fd, const struct sa *to, uint16_t seq)
+{
+	uint8_t b[12 + MIX_FRAME] = {0x80, CODEC_PCMU};
+
+	b[2] = (uint8_t)(seq >> 8);
+	b[3] = (uint8_t)seq;
+	memset(b + 12, 0xff, MIX_FRAME);
+	assert_int_equal(sizeof(b),
+			 sendto(fd, b, sizeof(b), 0, &to->u.sa, to->len));
+}
+
+static size_t drain(int fd)
+{
+	uint8_t b[512];
+	size_t n = 0;
+
+	while (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+		++n;
+	return n;
+}
+
+static void test_latch_other_host(void **state)
+{
+	struct worker *w = worker_new();
+	struct tleg t = {0};
+	struct sa leg;
+	int fd;
+
+	(void)state;
+	/* SDP 127.0.0.2 (behind NAT, say), packets from 127.0.0.1 */
+	fd = latch_setup(w, &t, "127.0.0.2", 0, &leg);
+	for (uint16_t seq = 7; seq < 10; seq++)
+		phone_send(fd, &leg, seq);
+	worker_frame(w, 40);
+	/* two on probation, the third latched and taken */
+	assert_int_equal(2, atomic_load(&w->rx_foreign));
+	assert_int_equal(1, atomic_load(&w->rx));
+	/* and the leg now sends where the stream comes from */
+	(void)drain(fd);
+	worker_frame(w, 60);
+	assert_int_equal(1, drain(fd));
+
+	close(fd);
+	worker_del(w);
+}
+
+static void test_latch_refused(void **state)
+{
+	struct worker *w = worker_new();
+	struct tleg t = {0};
+	struct sa leg;
+	int fd;
+
+	(void)state;
+	/* the SDP's own host on another port: never a NAT, never latched */
+	fd = latch_setup(w, &t, "127.0.0.1", 1, &leg);
+	for (uint16_t seq = 7; seq < 12; seq++)
+		phone_send(fd, &leg, seq);
+	worker_frame(w, 40);
+	assert_int_equal(5, atomic_load(&w->rx_foreign));
+	close(fd);
+	worker_del(w);
+
+	/* after the learning window: nothing is latched */
+	w = worker_new();
+	memset(&t, 0, sizeof(t));
+	fd = latch_setup(w, &t, "127.0.0.2", 0, &leg);
+	for (uint16_t seq = 7; seq < 12; seq++)
+		phone_send(fd, &leg, seq);
+	worker_frame(w, 2000);
+	assert_int_equal(5, atomic_load(&w->rx_foreign));
+	close(fd);
+	worker_del(w);
+
+	/* out of sequence: no three in a row, nothing latched */
+	w = worker_new();
+	memset(&t, 0, sizeof(t));
+	fd = latch_setup(w, &t, "127.0.0.2", 0, &leg);
+	phone_send(fd, &leg, 7);
+	phone_send(fd, &leg, 9);
+	phone_send(fd, &leg, 11);
+	worker_frame(w, 40);
+	assert_int_equal(3, atomic_load(&w->rx_foreign));
+	close(fd);
+	worker_del(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_move_last_leg),
 		cmocka_unit_test(test_move_music),
+		cmocka_unit_test(test_latch_other_host),
+		cmocka_unit_test(test_latch_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
