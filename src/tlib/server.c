@@ -71,6 +71,7 @@ struct tsrv {
 		struct tsrv_session *ss;
 		json_int_t refid;
 		const char *dn;
+		bool failed; /**< its party failed at once: answered */
 	} cur;
 	struct tmr gc;
 };
@@ -612,6 +613,7 @@ static void conf_request(struct tsrv *s, struct tsrv_session *ss,
 	};
 	char why[256] = "";
 	uint64_t consult = 0;
+	bool failed;
 	int err;
 
 	for (size_t i = 0; i < ARRAY_SIZE(conf_ops); i++) {
@@ -625,11 +627,12 @@ static void conf_request(struct tsrv *s, struct tsrv_session *ss,
 
 	cur_set(s, ss, req);
 	err = s->calls.conference(&r, &consult, why, sizeof(why), s->calls.arg);
+	failed = s->cur.failed;
 	memset(&s->cur, 0, sizeof(s->cur));
 
 	if (err)
 		return conf_error(s, ss, req, err, why);
-	if (r.op == CALL_CONF_SINGLE_STEP)
+	if (r.op == CALL_CONF_SINGLE_STEP && !failed)
 		answer_later(s, ss, req, r.connid, true);
 }
 
@@ -965,10 +968,25 @@ static json_t *lct_json(const struct tsrv *s, const struct call *call)
 	return l.ext;
 }
 
-/* A TSingleStepConference whose party never joined: its EventError */
+/* A TSingleStepConference whose party never joined: its EventError,
+ * later (busy, no answer) or at once (no port to call it with) */
 static void join_failed(struct tsrv *s, const struct call_event *ce)
 {
 	struct tsrv_req req = {.name = "TSingleStepConference"};
+	bool now =
+		s->cur.ss && s->cur.dn && 0 == strcmp(s->cur.dn, ce->this_dn);
+
+	if (now) {
+		s->cur.failed = true;
+		req.refid = s->cur.refid;
+		req.this_dn = ce->this_dn;
+		return error(s, s->cur.ss, &req, TERR_TIMEOUT,
+			     "OtherDN %s could not be called into call "
+			     "%016llx (SIP %u)",
+			     ce->other_dn,
+			     (unsigned long long)call_connid(ce->call),
+			     ce->cause);
+	}
 
 	answer_match(s, ce);
 	if (!s->cur.ss)
