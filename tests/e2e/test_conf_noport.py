@@ -10,7 +10,9 @@ INVITE to 1003 cannot get a port), that failure happens while the request
 is carried out; the requester must still get its EventError, with its
 ReferenceID and the SIP status, and nothing may be left behind. Python
 UAs 1001 -> 1002, a CTI client on 1001:
-- TSingleStepConference 1003 -> EventError 57 naming 1003 and SIP 503;
+- TSingleStepConference 1003 -> EventError 57 saying 1003 could not be
+  called (SIP 503), at once, and no answer is left pending for a party
+  that will never join;
 - the call is as it was (TQueryCall: 1001 and 1002), no INVITE reached
   1003's phone;
 - hang up; nothing left; SIGTERM -> exit status 0.
@@ -52,7 +54,8 @@ def body(run):
         ref = cti.request('TSingleStepConference', ThisDN='1001',
                           ConnID=st['connid'], OtherDN='1003')
         ev = cti.wait('EventError', ReferenceID=ref)
-        check(ev['ErrorCode'] == 57 and '1003' in ev['ErrorMessage'] and
+        check(ev['ErrorCode'] == 57 and 'could not be called' in
+              ev['ErrorMessage'] and '1003' in ev['ErrorMessage'] and
               '503' in ev['ErrorMessage'], f'{ev}')
         ref = cti.request('TQueryCall', ThisDN='1001', ConnID=st['connid'])
         ev = cti.wait('EventPartyInfo', ReferenceID=ref)
