@@ -237,12 +237,17 @@ int call_initiate_conference(struct call_model *m, uint32_t party,
 	return 0;
 }
 
-/* The consult call of A's main call, checked to be the one named */
-static int consult_of(struct call_model *m, struct party *a, uint64_t consult,
-		      struct call **c2p, char *why, size_t sz)
+/* A's party and the consult call of its main call, checked to be the
+ * one named */
+static int consult_of(struct call_model *m, uint32_t party, uint64_t consult,
+		      struct party **ap, struct call **c2p, char *why,
+		      size_t sz)
 {
+	struct party *a = party_find(m, party);
 	struct call *c2 = (struct call *)call_find(m, consult);
 
+	if (!a)
+		return ENOENT;
 	if (!c2)
 		return call_refuse(ENOENT, why, sz,
 				   "ConsultConnID %016llx is not a call",
@@ -255,6 +260,7 @@ static int consult_of(struct call_model *m, struct party *a, uint64_t consult,
 			(unsigned long long)consult, a->name,
 			(unsigned long long)a->call->connid);
 
+	*ap = a;
 	*c2p = c2;
 	return 0;
 }
@@ -266,14 +272,12 @@ static int consult_of(struct call_model *m, struct party *a, uint64_t consult,
 int call_complete_conference(struct call_model *m, uint32_t party,
 			     uint64_t consult, char *why, size_t sz)
 {
-	struct party *a = party_find(m, party), *ra;
+	struct party *a, *ra;
 	struct call *c1, *c2;
 	struct le *le;
 	int err;
 
-	if (!a)
-		return ENOENT;
-	err = consult_of(m, a, consult, &c2, why, sz);
+	err = consult_of(m, party, consult, &a, &c2, why, sz);
 	if (err)
 		return err;
 	c1 = a->call;
@@ -316,13 +320,11 @@ int call_complete_conference(struct call_model *m, uint32_t party,
 int call_reconnect(struct call_model *m, uint32_t party, uint64_t consult,
 		   char *why, size_t sz)
 {
-	struct party *a = party_find(m, party);
+	struct party *a;
 	struct call *c2;
 	int err;
 
-	if (!a)
-		return ENOENT;
-	err = consult_of(m, a, consult, &c2, why, sz);
+	err = consult_of(m, party, consult, &a, &c2, why, sz);
 	if (err)
 		return err;
 

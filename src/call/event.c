@@ -2,7 +2,8 @@
  * @file event.c  CTI events and leg commands out of the model
  *
  * Events go to Extension parties only: they are what an agent's desktop
- * registered for. ThisDN is always the receiving DN. Leg commands name
+ * registered for. call_refuse is here too: the refusals' sentences go out
+ * to the requester like an event's text. ThisDN is always the receiving DN. Leg commands name
  * the party's leg; a consult party riding the initiator's leg (see
  * conf.c) has no dialog of its own and gets none.
  */

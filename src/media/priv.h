@@ -126,6 +126,7 @@ struct worker {
 	pthread_mutex_t lock; /**< guards cmdl */
 	struct list cmdl;
 	atomic_uint pending;
+	atomic_uint pending_modes; /**< of them, CMD_MODE (modes_apply) */
 
 	struct list mixl; /**< worker only */
 	struct list legl; /**< worker only */

@@ -29,6 +29,8 @@ void worker_push(struct worker *w, struct cmd *cmd)
 	pthread_mutex_lock(&w->lock);
 	list_append(&w->cmdl, &cmd->le, cmd);
 	atomic_fetch_add(&w->pending, 1); /* counted with the list it counts */
+	if (cmd->type == CMD_MODE)
+		atomic_fetch_add(&w->pending_modes, 1);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -188,6 +190,7 @@ static void cmds_apply(struct worker *w, uint64_t now)
 		list_append(&cmdl, le, le->data);
 	}
 	atomic_store(&w->pending, 0);
+	atomic_store(&w->pending_modes, 0);
 	pthread_mutex_unlock(&w->lock);
 
 
@@ -226,6 +229,7 @@ static void modes_apply(struct worker *w)
 		list_unlink(le);
 		list_append(&model, le, cmd);
 		atomic_fetch_sub(&w->pending, 1);
+		atomic_fetch_sub(&w->pending_modes, 1);
 	}
 	pthread_mutex_unlock(&w->lock);
 
@@ -275,7 +279,10 @@ void worker_frame(struct worker *w, uint64_t now)
 	for (le = w->legl.head; le; le = le->next) {
 		struct wleg *l = le->data;
 
-		if (atomic_load_explicit(&w->pending, memory_order_relaxed))
+		/* only mode commands: an add or a removal queued meanwhile
+		 * must not send every later leg of the frame to the lock */
+		if (atomic_load_explicit(&w->pending_modes,
+					 memory_order_relaxed))
 			modes_apply(w);
 		rtp_leg_send(w, l);
 		if (rtcp_tick)

@@ -9,7 +9,11 @@
  * one (alerting a callee that has no contact) may itself be an input to
  * the model, and the model is never re-entered.
  * Legs are freed from a zero-delay timer, never inside their own libre
- * callbacks.
+ * callbacks. CTI requests on calls (release, hold, make, conferences,
+ * private conversations) come in here too: each finds the DN's party,
+ * resolves what the model cannot (a dialled number, a music file), and
+ * hands the rest to the model. A consult call's media is pinned next to
+ * its main call's, so a leg moves between them on one worker.
  */
 #include <string.h>
 #include <time.h>

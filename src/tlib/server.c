@@ -65,7 +65,8 @@ struct tsrv {
 	uint64_t events;
 	struct list graveyard; /**< sessions cut off, freed from a timer */
 	struct tsrv_calls calls;
-	struct list answers; /**< struct answer: TAnswerCalls under way */
+	struct list answers; /**< struct answer: TAnswerCall and
+				TSingleStepConference requests under way */
 	/* the request being carried out: its events get its ReferenceID */
 	struct {
 		struct tsrv_session *ss;
