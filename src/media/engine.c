@@ -153,7 +153,10 @@ static void workers_stop(struct media *m)
 
 		if (!w->started)
 			continue;
+		pthread_mutex_lock(&w->lock);
 		atomic_store(&w->stop, true);
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->lock);
 		pthread_join(w->thread, NULL);
 		w->started = false;
 	}
@@ -168,7 +171,8 @@ static void media_destructor(void *arg)
 	if (m->workers) {
 		workers_stop(m);
 		for (unsigned i = 0; i < m->nworkers; i++)
-			pthread_mutex_destroy(&m->workers[i].lock);
+			if (m->workers[i].inited)
+				worker_fini(&m->workers[i]);
 		free(m->workers);
 	}
 	msgs_drain(m);
@@ -194,8 +198,10 @@ static int workers_start(struct media *m)
 		 * SIP) finds one free (bench/listen.py saw its requests wait
 		 * behind two workers starting in the same millisecond) */
 		w->phase = i * MEDIA_PTIME / m->nworkers;
-		pthread_mutex_init(&w->lock, NULL);
-		list_init(&w->cmdl);
+		err = worker_init(w);
+		if (err)
+			return err;
+		w->inited = true;
 		err = pthread_create(&w->thread, NULL, worker_main, w);
 		if (err)
 			return err;

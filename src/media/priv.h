@@ -70,6 +70,8 @@ struct wleg {
 	bool timed_out;
 
 	/* send side */
+	uint64_t sent_frame; /**< the last frame whose packet it got */
+	bool ahead;	     /**< that packet went early (worker.c) */
 	uint32_t ssrc;
 	uint16_t seq;
 	uint32_t ts;
@@ -120,10 +122,11 @@ struct worker {
 	unsigned idx;
 	unsigned phase; /**< [ms] its frames' offset in the 20 ms period */
 	pthread_t thread;
-	bool started;
+	bool inited, started;
 	atomic_bool stop;
 
 	pthread_mutex_t lock; /**< guards cmdl */
+	pthread_cond_t wake;  /**< a mode command for a sleeping worker */
 	struct list cmdl;
 	atomic_uint pending;
 	atomic_uint pending_modes; /**< of them, CMD_MODE (modes_apply) */
@@ -131,6 +134,7 @@ struct worker {
 	struct list mixl; /**< worker only */
 	struct list legl; /**< worker only */
 	uint64_t next;	  /**< [ms] start of the next frame */
+	uint64_t frame;	  /**< the frame running or last run, from 1 */
 
 	/* statistics, written by the worker, read by anyone */
 	atomic_uint_least64_t ticks, late, rx, tx, rx_foreign, rx_bad;
@@ -143,7 +147,10 @@ void media_post(struct media *m, enum msg_type type, uint32_t id, uint16_t port,
 uint64_t media_now(void);
 
 /* worker.c */
+int worker_init(struct worker *w);
+void worker_fini(struct worker *w);
 void *worker_main(void *arg);
+void worker_idle(struct worker *w);
 void worker_push(struct worker *w, struct cmd *cmd);
 void worker_frame(struct worker *w, uint64_t now);
 void worker_free_all(struct worker *w);

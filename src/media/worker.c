@@ -4,8 +4,10 @@
  * Each frame: apply the commands that arrived (this is the frame boundary
  * where every change takes effect), read what each leg received, mix each
  * call once, send each leg what it hears, then check for silent phones.
- * One exception: a change of what a leg hears that arrives during the
- * send loop is applied before that leg's send (see modes_apply).
+ * One exception: a change of what a leg hears is applied as soon as it
+ * arrives, and a leg switched to music or silence gets its next packet at
+ * once (see modes_apply): a party taken out of a conversation stops
+ * hearing it within a millisecond, not at its next packet 0-20 ms later.
  * The thread sleeps to absolute frame times, so a slow frame is caught up
  * rather than shifting every later one; a frame that starts more than half
  * a frame late is counted.
@@ -24,13 +26,45 @@
 #include "media/media.h"
 #include "media/priv.h"
 
+/** The queue, its lock and the sleeping worker's wake-up, which waits on
+ * the monotonic clock like the frames do */
+int worker_init(struct worker *w)
+{
+	pthread_condattr_t attr;
+	int err;
+
+	list_init(&w->cmdl);
+	err = pthread_condattr_init(&attr);
+	if (err)
+		return err;
+	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!err)
+		err = pthread_cond_init(&w->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (err)
+		return err;
+
+	err = pthread_mutex_init(&w->lock, NULL);
+	if (err)
+		pthread_cond_destroy(&w->wake);
+	return err;
+}
+
+void worker_fini(struct worker *w)
+{
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+}
+
 void worker_push(struct worker *w, struct cmd *cmd)
 {
 	pthread_mutex_lock(&w->lock);
 	list_append(&w->cmdl, &cmd->le, cmd);
 	atomic_fetch_add(&w->pending, 1); /* counted with the list it counts */
-	if (cmd->type == CMD_MODE)
+	if (cmd->type == CMD_MODE) {
 		atomic_fetch_add(&w->pending_modes, 1);
+		pthread_cond_signal(&w->wake);
+	}
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -204,14 +238,34 @@ static void cmds_apply(struct worker *w, uint64_t now)
 }
 
 /*
- * What a leg hears may change before its packet of this frame leaves: a
- * mode command that arrived after the frame began is applied just before
- * the send loop reaches the leg, so music replaces the call (and the call
- * the music) within 20 ms of the request, not 20 ms plus the leg's place
- * in the loop. Only mode commands: they touch the leg's own fields, and
- * the sum of this frame is already made (who is heard changes next
- * frame). Adds, moves and removals wait for the frame boundary, where
- * the lists they change are not being walked.
+ * Music and silence do not come from this frame's sum, so a leg that has
+ * had its packet of this frame and is switched to them gets the next one
+ * now, up to 20 ms early (its timestamp is the next packet's: the phone's
+ * jitter buffer only sees a packet arrive early), and none at its place in
+ * the next frame. A switch back to the call waits for the next frame's
+ * sum.
+ */
+static void send_ahead(struct worker *w, struct wleg *l)
+{
+	if (l->ahead || l->sent_frame != w->frame || !l->has_remote)
+		return;
+	if (l->src != MEDIA_SRC_MUSIC && l->src != MEDIA_SRC_SILENCE)
+		return;
+
+	rtp_leg_send(w, l);
+	l->ahead = true;
+}
+
+/*
+ * What a leg hears may change between two of its packets: a mode command
+ * is applied as soon as the worker sees it, between frames (it wakes the
+ * sleeping worker) or in the send loop before the next leg's packet, so
+ * music replaces the call (and the call the music) at the leg's very next
+ * packet, which for music is sent at once (send_ahead). Only mode
+ * commands: they touch the leg's own fields, and the sum of this frame is
+ * already made (who is heard changes next frame). Adds, moves and
+ * removals wait for the frame boundary, where the lists they change are
+ * not being walked.
  */
 static void modes_apply(struct worker *w)
 {
@@ -238,8 +292,17 @@ static void modes_apply(struct worker *w)
 
 		list_unlink(le);
 		leg_mode(w, cmd->leg, cmd);
+		send_ahead(w, cmd->leg);
 		free(cmd);
 	}
+}
+
+/** Between frames: apply the mode commands that woke the worker (exported
+ * for the unit test, which has no thread) */
+void worker_idle(struct worker *w)
+{
+	if (atomic_load(&w->pending_modes))
+		modes_apply(w);
 }
 
 /* A phone that sends RTP but went quiet for rtp-timeout is gone */
@@ -264,7 +327,7 @@ void worker_frame(struct worker *w, uint64_t now)
 	bool rtcp_tick = atomic_load(&w->ticks) % RTCP_DRAIN_FRAMES == 0;
 	struct le *le;
 
-
+	++w->frame;
 	cmds_apply(w, now);
 
 	for (le = w->legl.head; le; le = le->next)
@@ -284,7 +347,11 @@ void worker_frame(struct worker *w, uint64_t now)
 		if (atomic_load_explicit(&w->pending_modes,
 					 memory_order_relaxed))
 			modes_apply(w);
-		rtp_leg_send(w, l);
+		l->sent_frame = w->frame;
+		if (l->ahead)
+			l->ahead = false; /* its packet went in send_ahead */
+		else
+			rtp_leg_send(w, l);
 		if (rtcp_tick)
 			rtp_leg_drain_rtcp(l);
 		timeout_check(w, l, now);
@@ -293,14 +360,23 @@ void worker_frame(struct worker *w, uint64_t now)
 	atomic_fetch_add(&w->ticks, 1);
 }
 
-static void sleep_until(uint64_t ms)
+/* Till the frame time ms, or till a mode command arrives (true) */
+static bool wait_until(struct worker *w, uint64_t ms)
 {
 	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
 			      .tv_nsec = (long)(ms % 1000) * 1000000};
+	bool woken;
 
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-	       EINTR)
-		;
+	pthread_mutex_lock(&w->lock);
+	while (!atomic_load(&w->pending_modes) && !atomic_load(&w->stop)) {
+		if (pthread_cond_timedwait(&w->wake, &w->lock, &ts) ==
+		    ETIMEDOUT)
+			break;
+	}
+	woken = atomic_load(&w->pending_modes) != 0;
+	pthread_mutex_unlock(&w->lock);
+
+	return woken && media_now() < ms;
 }
 
 void *worker_main(void *arg)
@@ -312,9 +388,11 @@ void *worker_main(void *arg)
 	while (!atomic_load(&w->stop)) {
 		uint64_t now;
 
-		sleep_until(w->next);
+		if (wait_until(w, w->next)) {
+			worker_idle(w);
+			continue;
+		}
 		now = media_now();
-
 
 		if (now > w->next + MEDIA_PTIME / 2)
 			atomic_fetch_add(&w->late, 1);

@@ -72,8 +72,7 @@ static struct worker *worker_new(void)
 	struct worker *w = calloc(1, sizeof(*w));
 
 	assert_non_null(w);
-	pthread_mutex_init(&w->lock, NULL);
-	list_init(&w->cmdl);
+	assert_int_equal(0, worker_init(w));
 	list_init(&w->mixl);
 	list_init(&w->legl);
 	closed = unrefs = 0;
@@ -83,7 +82,7 @@ static struct worker *worker_new(void)
 static void worker_del(struct worker *w)
 {
 	worker_free_all(w);
-	pthread_mutex_destroy(&w->lock);
+	worker_fini(w);
 	free(w);
 }
 
@@ -496,6 +495,80 @@ static void test_latch_refused(void **state)
 	worker_del(w);
 }
 
+/* --- a switch to music or silence is heard at once (worker.c) --- */
+
+static void set_mode(struct worker *w, struct tleg *t, enum media_source src)
+{
+	struct cmd *cmd = push(w, CMD_MODE, t->wl);
+
+	cmd->talk = cmd->listen = src == MEDIA_SRC_MIX;
+	cmd->src = src;
+}
+
+static bool phone_quiet(int fd)
+{
+	uint8_t b[12 + MIX_FRAME];
+
+	return recv(fd, b, sizeof(b), MSG_DONTWAIT) < 0;
+}
+
+/* Between frames, a leg switched to silence gets its next packet at once
+ * and none at its place in the next frame; the stream stays one stream.
+ * A switch back to the call waits for the next frame's sum. */
+static void test_send_ahead(void **state)
+{
+	struct worker *w = worker_new();
+	struct tleg tv[2];
+	struct tleg *a = &tv[0], *b = &tv[1];
+	struct rtp last, early, next;
+	int phone;
+
+	(void)state;
+
+	leg_join(w, a, CALL_1, 1, 100);
+	leg_join(w, b, CALL_1, 2, 200);
+	phone = phone_open(w, a);
+	for (int f = 0; f < PREROLL; f++) {
+		tick(w, tv, 2);
+		phone_recv(phone, &last);
+	}
+	expect_payload(&last, 200);
+
+	/* nothing queued: the idle worker sends nothing */
+	worker_idle(w);
+	assert_true(phone_quiet(phone));
+
+	set_mode(w, a, MEDIA_SRC_SILENCE);
+	worker_idle(w);
+	phone_recv(phone, &early);
+	assert_int_equal(last.ssrc, early.ssrc);
+	assert_int_equal((uint16_t)(last.seq + 1), early.seq);
+	assert_int_equal(last.ts + MIX_FRAME, early.ts);
+	expect_payload(&early, 0);
+	assert_int_equal(0, atomic_load(&w->pending));
+
+	/* that was this frame's packet: none now, then one per frame */
+	tick(w, tv, 2);
+	assert_true(phone_quiet(phone));
+	tick(w, tv, 2);
+	phone_recv(phone, &next);
+	assert_int_equal((uint16_t)(early.seq + 1), next.seq);
+	assert_int_equal(early.ts + MIX_FRAME, next.ts);
+	expect_payload(&next, 0);
+
+	/* back to the call: not ahead, the next frame brings the mix */
+	set_mode(w, a, MEDIA_SRC_MIX);
+	worker_idle(w);
+	assert_true(phone_quiet(phone));
+	tick(w, tv, 2);
+	phone_recv(phone, &last);
+	assert_int_equal((uint16_t)(next.seq + 1), last.seq);
+	expect_payload(&last, 200);
+
+	worker_del(w);
+	close(phone);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +577,7 @@ int main(void)
 		cmocka_unit_test(test_move_music),
 		cmocka_unit_test(test_latch_other_host),
 		cmocka_unit_test(test_latch_refused),
+		cmocka_unit_test(test_send_ahead),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
