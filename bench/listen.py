@@ -42,9 +42,11 @@ log-level = warn and music-listen-disconnect = a generated 700 Hz WAV
        timestamp of the packet (SO_TIMESTAMPNS, CLOCK_REALTIME, compared
        with the request's send time on the same clock), so Python's own
        reading delay is not counted.
-   Then TListenReconnect (unless --no-reconnect) after another random
-   wait, and (c) request sent -> EventListenReconnected, and -> the first
-   packet at X that is the A+B mix again.
+   Then TListenReconnect (unless --no-reconnect) 40 ms plus another
+   random 0-20 ms after the disconnect (past the frame whose music packet
+   sipserver sent at once, which a reconnect cannot take back: see
+   docs/media.md), and (c) request sent -> EventListenReconnected, and
+   -> the first packet at X that is the A+B mix again.
 4. Prints the figures, sipserver's CPU and RSS, and its frames= / late=
    counters (SIGUSR1 status line) before and after the measurements; VM
    steal time and any other process that used more than 2 % of a core
@@ -82,6 +84,7 @@ command, machine and date.
 """
 
 import argparse
+import ctypes
 import json
 import math
 import os
@@ -484,6 +487,90 @@ class Ua:
 
 # ------------------------------------------------------------------- CTI
 
+class Wire:
+    """The CTI connection as seen on the loopback interface: an AF_PACKET
+    socket (root) with a classic BPF filter for TCP to or from the tlib
+    port, keeping each segment the kernel transmits (PACKET_OUTGOING) with
+    its kernel timestamp. Request -> answer measured here is the server's
+    own latency (its wake-up, work and write), without the bench client's
+    wake-up to read the answer."""
+
+    ETH_P_ALL, PACKET_OUTGOING = 0x0003, 4
+    REF = re.compile(rb'"ReferenceID":\s*(\d+)')
+
+    def __init__(self, port):
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                                  socket.htons(self.ETH_P_ALL))
+        # tcpdump -dd 'ip and tcp port PORT', jumps worked out by hand
+        prog = [(0x28, 0, 0, 12), (0x15, 0, 10, 0x0800),
+                (0x30, 0, 0, 23), (0x15, 0, 8, 6),
+                (0x28, 0, 0, 20), (0x45, 6, 0, 0x1fff),
+                (0xb1, 0, 0, 14), (0x48, 0, 0, 14), (0x15, 2, 0, port),
+                (0x48, 0, 0, 16), (0x15, 0, 1, port),
+                (0x06, 0, 0, 0x40000), (0x06, 0, 0, 0)]
+        code = b''.join(struct.pack('HBBI', *i) for i in prog)
+        buf = ctypes.create_string_buffer(code)
+        fprog = struct.pack('HL', len(prog), ctypes.addressof(buf))
+        self._keep = buf
+        self.sock.setsockopt(socket.SOL_SOCKET, 26, fprog)  # ATTACH_FILTER
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.sock.bind(('lo', 0))
+        self.port = port
+        self.sent = {}    # ReferenceID -> ns the request left the client
+        self.answer = {}  # (ReferenceID, event) -> ns the event left sipserver
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                data, anc, _f, addr = self.sock.recvmsg(65536, 64)
+            except socket.timeout:
+                continue
+            if addr[2] != self.PACKET_OUTGOING:
+                continue
+            ns = next((struct.unpack('qq', d[:16]) for lv, ty, d in anc
+                       if lv == socket.SOL_SOCKET and ty == SO_TIMESTAMPNS),
+                      None)
+            if ns is None:
+                continue
+            self._segment(data, ns[0] * 10**9 + ns[1])
+
+    def _segment(self, data, ns):
+        ihl = (data[14] & 0x0f) * 4
+        tcp = 14 + ihl
+        sport, dport = struct.unpack('!HH', data[tcp:tcp + 4])
+        body = data[tcp + (data[tcp + 12] >> 4) * 4:]
+        for line in body.split(b'\n'):
+            m = self.REF.search(line)
+            if not m:
+                continue
+            ref = int(m.group(1))
+            if dport == self.port and b'"request"' in line:
+                self.sent.setdefault(ref, ns)
+            elif sport == self.port:
+                ev = re.search(rb'"event":\s*"(\w+)"', line)
+                if ev:
+                    self.answer.setdefault((ref, ev.group(1).decode()), ns)
+
+    def latency(self, ref, event, deadline=1.0):
+        """ms from the request on the wire to its answer on the wire"""
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            t0, t1 = self.sent.get(ref), self.answer.get((ref, event))
+            if t0 is not None and t1 is not None:
+                return (t1 - t0) / 1e6
+            time.sleep(0.001)
+        raise BenchError(f'request {ref}: {event} not seen on the wire')
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+
+
 class Cti:
     """A tlib/1 client without a thread: the caller reads, so that the
     timing of an answer is taken by the thread that waits for it."""
@@ -773,7 +860,7 @@ class Bench:
         self.n = args.conferences
         self.tmp = tempfile.mkdtemp(prefix='sipserver-bench-listen-')
         self.socks = []
-        self.ua = self.cti = self.server = None
+        self.ua = self.cti = self.server = self.wire = None
         self.child = None
         self.connid = {}
         self.alias = {}
@@ -807,6 +894,10 @@ class Bench:
         self.server = Server(self.tmp, conf)
         self.ua = Ua(n, wfd)
         self.cti = Cti(TLIB, self.args.quickack)
+        try:
+            self.wire = Wire(TLIB)
+        except PermissionError:
+            log('bench: not root, the on-the-wire figures are left out')
 
     def setup(self):
         n, ua, cti = self.n, self.ua, self.cti
@@ -952,6 +1043,9 @@ class Bench:
                  OtherDN=x)
         ev, t1 = cti.answer(ref, 'EventListenDisconnected')
         res['cti'].append((t1 - t0) * 1000)
+        if self.wire:
+            res['wire'].append(self.wire.latency(ref,
+                                                 'EventListenDisconnected'))
         # where in X's 20 ms packet clock the request fell (0: just after
         # a packet to X left the worker)
         row = [i, ((t_real - self.last_ns) / 1e6) % 20]
@@ -996,7 +1090,9 @@ class Bench:
         if self.args.no_reconnect:
             return
         cti.discard()
-        time.sleep(self.rng.uniform(0, 0.020))  # a random phase again
+        # past the frame of the music packet sent ahead, at a random phase
+        wait = t_real / 1e9 + 0.040 - time.time()
+        time.sleep(max(0.0, wait) + self.rng.uniform(0, 0.020))
         cti.ref += 1
         ref = cti.ref
         t_real = time.time_ns()
@@ -1005,6 +1101,9 @@ class Bench:
                  OtherDN=x)
         cti.answer(ref, 'EventListenReconnected')
         res['cti_re'].append((cti.arrived - t0) * 1000)
+        if self.wire:
+            res['wire_re'].append(self.wire.latency(ref,
+                                                    'EventListenReconnected'))
         row.append(res['cti_re'][-1])
         end = time.monotonic() + 1.0
         while True:
@@ -1023,7 +1122,8 @@ class Bench:
         res = {'cti': [], 'lct': [], 'any': [], 'all': [], 'old': {},
                'early': 0, 'rows': [],
                'silent': 0,
-               'b0': [], 'music_p700': [], 'cti_re': [], 'back': []}
+               'b0': [], 'music_p700': [], 'cti_re': [], 'back': [],
+               'wire': [], 'wire_re': []}
         for r in range(self.args.rounds):
             for i in range(self.n):
                 self.one(i, res)
@@ -1101,6 +1201,9 @@ class Bench:
             f'{", ".join(busy_run)}')
         log(summary('(a) TListenDisconnect -> EventListenDisconnected',
                     res['cti']))
+        if res['wire']:
+            log(summary('    the same on the wire (lo), request segment -> '
+                        'event segment', res['wire']))
         log(summary('    TListenDisconnect -> the EventUserEvent (LCTParty) '
                     'after it', res['lct']))
         log(summary('(b) request -> first packet containing music at X',
@@ -1121,6 +1224,8 @@ class Bench:
         if res['cti_re']:
             log(summary('(c) TListenReconnect -> EventListenReconnected',
                         res['cti_re']))
+            if res['wire_re']:
+                log(summary('    the same on the wire (lo)', res['wire_re']))
             log(summary('    request -> first packet of the mix again at X',
                         res['back']))
         log(f'sipserver frames/late: before {before["frames"]}/'
@@ -1130,7 +1235,7 @@ class Bench:
             f'{after["frames"] - before["frames"]} frames')
 
     def close(self):
-        for x in (self.cti, self.ua):
+        for x in (self.cti, self.ua, self.wire):
             if x:
                 try:
                     x.close()
