@@ -88,18 +88,36 @@ static void resync(struct jb *jb, uint32_t ts)
 	jb->head = ts;
 }
 
+/* Marked slots among len from ring index k (no wrap): a branch-free sum
+ * the compiler vectorises, so that a whole packet or frame is counted at
+ * once instead of slot by slot */
+static uint32_t marked(const struct jb *jb, uint32_t k, uint32_t len)
+{
+	uint32_t sum = 0;
+
+	for (uint32_t i = 0; i < len; i++)
+		sum += jb->mark[k + i];
+
+	return sum;
+}
+
 static void store(struct jb *jb, uint32_t ts, const int16_t *pcm, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		uint32_t k = (ts + (uint32_t)i) & MASK;
+	while (n) {
+		uint32_t k = ts & MASK;
+		uint32_t len = (uint32_t)n < JB_RING - k ? (uint32_t)n
+							 : JB_RING - k;
 
-		jb->count += !jb->mark[k];
-		jb->mark[k] = 1;
-		jb->pcm[k] = pcm[i];
+		jb->count += len - marked(jb, k, len);
+		memset(&jb->mark[k], 1, len);
+		memcpy(&jb->pcm[k], pcm, len * sizeof(*pcm));
+		pcm += len;
+		ts += len;
+		n -= len;
 	}
 
-	if (ts_diff(ts + (uint32_t)n, jb->head) > 0)
-		jb->head = ts + (uint32_t)n;
+	if (ts_diff(ts, jb->head) > 0)
+		jb->head = ts;
 }
 
 /* A new timeline: the first packet, a jump beyond the ring either way,
@@ -175,10 +193,30 @@ int jb_put(struct jb *jb, uint32_t ts, const int16_t *pcm, size_t n,
  *
  * @return false if the whole frame was missing
  */
+/* The usual frame: every sample there, in one piece of the ring */
+static bool get_whole(struct jb *jb, int16_t out[JB_FRAME])
+{
+	uint32_t k = jb->play & MASK;
+
+	if (k + JB_FRAME > JB_RING || marked(jb, k, JB_FRAME) != JB_FRAME)
+		return false;
+
+	memcpy(out, &jb->pcm[k], JB_FRAME * sizeof(*out));
+	memset(&jb->mark[k], 0, JB_FRAME);
+	jb->count -= JB_FRAME;
+	return true;
+}
+
 bool jb_get(struct jb *jb, int16_t out[JB_FRAME])
 {
 	bool gap = false, hole = false;
 	size_t got = 0;
+
+	if (get_whole(jb, out)) {
+		jb->play += JB_FRAME;
+		depth_update(jb);
+		return true;
+	}
 
 	for (uint32_t i = 0; i < JB_FRAME; i++) {
 		uint32_t ts = jb->play + i, k = ts & MASK;
@@ -208,7 +246,6 @@ bool jb_get(struct jb *jb, int16_t out[JB_FRAME])
 	return got > 0;
 }
 
-/** Forget the timeline (new SSRC): the next packet syncs afresh */
 void jb_reset(struct jb *jb)
 {
 	if (!jb)
