@@ -162,6 +162,13 @@ static void leg_move(struct worker *w, struct wleg *l, uint64_t connid)
 
 static void leg_mode(struct worker *w, struct wleg *l, struct cmd *cmd)
 {
+	/* out was last made when the leg last listened to the sum, maybe long
+	 * ago: a leg put back to the sum between this frame's mix_run and its
+	 * packet must not replay it (a reconnected party would hear 20 ms of
+	 * the conversation from before its disconnection) */
+	if (!(l->mp.listen && l->mp.source == MIX_SRC_MIX))
+		memset(l->mp.out, 0, sizeof(l->mp.out));
+
 	l->mp.talk = cmd->talk;
 	l->mp.listen = cmd->listen;
 	l->src = cmd->src;

@@ -556,10 +556,12 @@ static void test_send_ahead(void **state)
 	assert_int_equal(early.ts + MIX_FRAME, next.ts);
 	expect_payload(&next, 0);
 
-	/* back to the call: not ahead, the next frame brings the mix */
+	/* back to the call: not ahead, the next frame brings the mix; till
+	 * then what it hears is silence, not the sum from before it left */
 	set_mode(w, a, MEDIA_SRC_MIX);
 	worker_idle(w);
 	assert_true(phone_quiet(phone));
+	hears(a, 0);
 	tick(w, tv, 2);
 	phone_recv(phone, &last);
 	assert_int_equal((uint16_t)(next.seq + 1), last.seq);
