@@ -292,8 +292,8 @@ int main(int argc, char *argv[])
 		 m_recvmmsg_one, 0},
 		{"recv of the one packet in each socket", m_recv_one, 0},
 		{"recvmmsg on an empty socket (EAGAIN)", m_recv_empty, 0},
-		{"recvmmsg from one shared socket, 64 per call", m_recvmmsg_shared,
-		 0},
+		{"recvmmsg from one shared socket, 64 per call",
+		 m_recvmmsg_shared, 0},
 		{"a system call that does nothing (getppid)", m_syscall, 0},
 	};
 

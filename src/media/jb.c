@@ -105,8 +105,8 @@ static void store(struct jb *jb, uint32_t ts, const int16_t *pcm, size_t n)
 {
 	while (n) {
 		uint32_t k = ts & MASK;
-		uint32_t len = (uint32_t)n < JB_RING - k ? (uint32_t)n
-							 : JB_RING - k;
+		uint32_t len =
+			(uint32_t)n < JB_RING - k ? (uint32_t)n : JB_RING - k;
 
 		jb->count += len - marked(jb, k, len);
 		memset(&jb->mark[k], 1, len);
