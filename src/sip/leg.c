@@ -356,6 +356,8 @@ static const char *reason_of(uint16_t scode)
 	switch (scode) {
 	case 404:
 		return "Not Found";
+	case 408:
+		return "Request Timeout";
 	case 480:
 		return "Temporarily Unavailable";
 	case 486:
@@ -578,6 +580,19 @@ static int fork_offer_h(struct mbuf **descp, const struct sip_msg *msg,
 	return offer_h(descp, msg, f->leg);
 }
 
+/* RFC 3261 8.1.3.1: a transaction that timed out counts as 408, one
+ * the transport could not carry (a peer whose port refuses TCP) as 503;
+ * the caller gets that, not a vague 480 */
+static uint16_t failure_of(int err, const struct sip_msg *msg)
+{
+	if (msg && msg->scode >= 300)
+		return msg->scode;
+	if (err == ETIMEDOUT)
+		return 408;
+
+	return err ? 503 : 480;
+}
+
 static void fork_close_h(int err, const struct sip_msg *msg, void *arg)
 {
 	struct fork *f = arg;
@@ -589,9 +604,10 @@ static void fork_close_h(int err, const struct sip_msg *msg, void *arg)
 	}
 
 
-	f->scode = msg && msg->scode >= 300 ? msg->scode : 480;
+	f->scode = failure_of(err, msg);
 	f->sess = mem_deref(f->sess);
-	log_debug("leg", "party %u: fork failed: %u", l->party, f->scode);
+	log_debug("leg", "party %u: fork failed: %u (%m)", l->party, f->scode,
+		  err);
 
 	if (!l->win && all_failed(l))
 
