@@ -188,6 +188,14 @@ int call_listen_disconnect(struct call_model *m, uint32_t party,
 int call_listen_reconnect(struct call_model *m, uint32_t party,
 			  const char *alias, char *why, size_t sz);
 
+/** A party on another site, as that site reported it */
+struct call_remote {
+	char alias[65];
+	char location[65];
+	enum call_party_state state; /**< Established, Held or
+					  ListenDisconnected */
+};
+
 /* Queries */
 
 const struct call *call_find(const struct call_model *m, uint64_t connid);
