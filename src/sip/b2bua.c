@@ -314,6 +314,8 @@ static void leg_apply(struct b2bua *b, const struct out *o)
 	case CALL_LEG_HANGUP:
 		leg_hangup(l);
 		break;
+	case CALL_LEG_PARTIES:
+		return; /* participant info: with the SIP side of sites */
 	}
 
 	if (err) {
@@ -591,6 +593,27 @@ int b2bua_listen(struct b2bua *b, uint64_t connid, const char *dn,
 	return err;
 }
 
+/* An Extension of this site as a party */
+static struct call_endpoint ep_local(const struct b2bua *b, const char *dn)
+{
+	return (struct call_endpoint){
+		.name = dn, .location = b->cfg->location, .moh = true};
+}
+
+/* A number behind a trunk. A party behind an inter-site trunk is on
+ * the site it leads to: the caller's header names it, an answer will
+ * (the trunk's name stands in until then). */
+static struct call_endpoint
+ep_trunk(const char *number, const struct cfg_dn *trunk, const char *site)
+{
+	return (struct call_endpoint){.name = number,
+				      .external = true,
+				      .trunk = trunk->name,
+				      .location = site ? site : trunk->name,
+				      .moh = trunk->moh,
+				      .site = trunk->inter_trunk};
+}
+
 static bool registered(const struct b2bua *b, const char *dn)
 {
 	return reg_bindings_count(reg_bindings(b->reg), dn, tmr_jiffies()) > 0;
@@ -628,12 +651,8 @@ static int dialled(struct b2bua *b, const char *number, struct route *r,
 		return EHOSTUNREACH;
 	}
 
-	if (r->kind == ROUTE_TRUNK)
-		*ep = (struct call_endpoint){r->number, true, r->dn->name,
-					     r->dn->name, r->dn->moh};
-	else
-		*ep = (struct call_endpoint){r->dn->name, false, NULL,
-					     b->cfg->location, true};
+	*ep = r->kind == ROUTE_TRUNK ? ep_trunk(r->number, r->dn, NULL)
+				     : ep_local(b, r->dn->name);
 	return 0;
 }
 
@@ -670,8 +689,7 @@ int b2bua_make_call(struct b2bua *b, const char *this_dn, const char *other_dn,
 	if (err)
 		return err == EHOSTUNREACH ? ENOTCONN : err;
 
-	a = (struct call_endpoint){dn->name, false, NULL, b->cfg->location,
-				   true};
+	a = ep_local(b, dn->name);
 	err = call_make(b->model, NULL, NULL, &a, &c);
 	flush(b);
 	return err;
@@ -756,8 +774,7 @@ static bool caller_of(struct b2bua *b, const struct sip_msg *msg,
 			return false;
 		}
 		pl_strcpy(&msg->from.uri.user, iv->from, sizeof(iv->from));
-		iv->caller = (struct call_endpoint){iv->from, true, trunk->name,
-						    trunk->name, trunk->moh};
+		iv->caller = ep_trunk(iv->from, trunk, NULL);
 		iv->type = CALL_INBOUND;
 		return true;
 	}
@@ -773,8 +790,7 @@ static bool caller_of(struct b2bua *b, const struct sip_msg *msg,
 	if (!reg_authorize(b->reg, msg, dn, true))
 		return false; /* challenged or refused */
 
-	iv->caller = (struct call_endpoint){dn->name, false, NULL,
-					    b->cfg->location, true};
+	iv->caller = ep_local(b, dn->name);
 	iv->type = CALL_INTERNAL;
 	return true;
 }
@@ -797,8 +813,7 @@ static bool callee_of(struct b2bua *b, const struct sip_msg *msg,
 			       "calls from a trunk to a trunk are not routed");
 			return false;
 		}
-		iv->callee = (struct call_endpoint){
-			r->number, true, r->dn->name, r->dn->name, r->dn->moh};
+		iv->callee = ep_trunk(r->number, r->dn, NULL);
 		iv->type = CALL_OUTBOUND;
 		return true;
 	}
@@ -810,8 +825,7 @@ static bool callee_of(struct b2bua *b, const struct sip_msg *msg,
 		return false;
 	}
 
-	iv->callee = (struct call_endpoint){r->dn->name, false, NULL,
-					    b->cfg->location, true};
+	iv->callee = ep_local(b, r->dn->name);
 	return true;
 }
 

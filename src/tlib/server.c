@@ -421,7 +421,7 @@ static void query_address(struct tsrv *s, struct tsrv_session *ss,
 	reply(s, ss, req, ev);
 }
 
-/* TQueryCall: every party of a call the DN is in */
+/* TQueryCall: every party of a call the DN is in (on every site) */
 static void query_call(struct tsrv *s, struct tsrv_session *ss,
 		       const struct tsrv_req *req)
 {
@@ -440,7 +440,7 @@ static void query_call(struct tsrv *s, struct tsrv_session *ss,
 
 	ev = tsrv_event_new("EventPartyInfo");
 	parties = json_array();
-	(void)call_parties(m, connid, party_json_h, parties);
+	(void)call_parties_all(m, connid, 0, party_json_h, parties);
 	json_object_set_new(ev, "ConnID", json_string(json_string_value(cid)));
 	json_object_set_new(ev, "Parties", parties);
 	reply(s, ss, req, ev);
@@ -958,13 +958,15 @@ static void lct_party_h(const struct call_party_info *pi, void *arg)
 	++l->n;
 }
 
-/* The LCTParty snapshot (call-model.md): every joined party, in order */
+/* The LCTParty snapshot (call-model.md): every joined party, in order,
+ * those of other sites as their sites reported them (docs/multisite.md) */
 static json_t *lct_json(const struct tsrv *s, const struct call *call)
 {
 	struct lct l = {json_object(), 0, s->cfg->call_info_extended};
 
-	(void)call_parties(s->calls.model ? s->calls.model(s->calls.arg) : NULL,
-			   call_connid(call), lct_party_h, &l);
+	(void)call_parties_all(s->calls.model ? s->calls.model(s->calls.arg)
+					      : NULL,
+			       call_connid(call), 0, lct_party_h, &l);
 	json_object_set_new(l.ext, "LCTPartiesLength", json_integer(l.n));
 	return l.ext;
 }
