@@ -38,7 +38,8 @@ site. Steps:
 8. nothing left on either site; B stops (exit 0);
 9. B is down: 1001 dials 82001 -> the phone gets 503 at once (TCP
    refused), EventDialing then EventReleased; TMakeCall 1001 -> 82001:
-   EventDialing, EventReleased; nothing left on A; A stops (exit 0).
+   EventDialing, EventReleased, then EventError 57 with its ReferenceID;
+   nothing left on A; A stops (exit 0).
 """
 
 import json
@@ -293,6 +294,10 @@ def step_site_down(t):
     ref = cti['1001'].request('TMakeCall', ThisDN='1001', OtherDN='82001')
     ev = cti['1001'].wait('EventDialing', ReferenceID=ref)
     cti['1001'].wait('EventReleased', ThisDN='1001', ConnID=ev['ConnID'])
+    ev = cti['1001'].wait('EventError', ReferenceID=ref)
+    attrs(ev, ErrorCode=57)
+    check('82001' in ev['ErrorMessage'] and '503' in ev['ErrorMessage'],
+          f'EventError: {ev}')
 
 
 def body(run):
@@ -330,7 +335,7 @@ def body(run):
         if p.dn.startswith('2'):
             p.stop()
     run.step('site B: SIGTERM -> exit status 0', site_b.stop)
-    run.step('site B down: 503 to the phone, TMakeCall released',
+    run.step('site B down: 503 to the phone, EventError 57 to TMakeCall',
              step_site_down, t)
     run.step('nothing left on A after the failures', nothing_left, site_a)
     for c in cti.values():
