@@ -27,6 +27,7 @@ static void party_destructor(void *arg)
 	mem_deref(p->trunk);
 	mem_deref(p->location);
 	mem_deref(p->music);
+	mem_deref(p->remote);
 }
 
 static void call_destructor(void *arg)
@@ -159,6 +160,7 @@ struct party *party_create(struct call *call, const struct call_endpoint *ep,
 	p->role = role;
 	p->external = ep->external;
 	p->moh = ep->moh;
+	p->site = ep->external && ep->site;
 	err = str_dup(&p->name, ep->name);
 	if (!err && ep->trunk)
 		err = str_dup(&p->trunk, ep->trunk);
@@ -409,6 +411,7 @@ static void info_of(struct call_party_info *pi, const struct party *p)
 	pi->location = p->location;
 	pi->state = p->state;
 	pi->external = p->external;
+	pi->remote = false;
 }
 
 struct dn_walk {

@@ -38,6 +38,8 @@ struct call_endpoint {
 	const char *trunk;    /**< the Trunk DN, when external */
 	const char *location; /**< switch name of the party */
 	bool moh;	      /**< false: never music, silence instead */
+	bool site;	      /**< the trunk leads to another sipserver site
+				   (an inter-site trunk): docs/multisite.md */
 };
 
 /* Outputs */
@@ -52,6 +54,8 @@ enum call_leg_op {
 	CALL_LEG_ANSWER,    /**< answer the caller (200) */
 	CALL_LEG_REJECT,    /**< refuse the caller (scode) */
 	CALL_LEG_HANGUP,    /**< end the party's dialog (BYE or CANCEL) */
+	CALL_LEG_PARTIES,   /**< tell the site behind this party who is on
+				 this side (call_parties_all without it) */
 };
 
 struct call_leg_cmd {
@@ -64,6 +68,7 @@ struct call_leg_cmd {
 	uint16_t scode;	    /**< PROGRESS, REJECT: SIP status */
 	bool early_media;   /**< PROGRESS: with SDP */
 	bool auto_answer;   /**< ALERT: ask the phone to answer by itself */
+	bool site;	    /**< ALERT: through an inter-site trunk */
 };
 
 enum call_source {
@@ -188,6 +193,21 @@ int call_listen_disconnect(struct call_model *m, uint32_t party,
 int call_listen_reconnect(struct call_model *m, uint32_t party,
 			  const char *alias, char *why, size_t sz);
 
+/** A party on another site, as that site reported it */
+struct call_remote {
+	char alias[65];
+	char location[65];
+	enum call_party_state state; /**< Established, Held or
+					  ListenDisconnected */
+};
+
+/* Inputs from the site behind an inter-site trunk party (site.c) */
+
+int call_party_location(struct call_model *m, uint32_t party,
+			const char *location);
+int call_party_remote(struct call_model *m, uint32_t party,
+		      const struct call_remote *v, size_t n);
+
 /* Queries */
 
 const struct call *call_find(const struct call_model *m, uint64_t connid);
@@ -213,6 +233,7 @@ struct call_party_info {
 	const char *location;
 	enum call_party_state state;
 	bool external;
+	bool remote; /**< a party of another site, as it reported it */
 };
 
 typedef void(call_party_h)(const struct call_party_info *pi, void *arg);
@@ -220,3 +241,5 @@ void call_parties_of_dn(const struct call_model *m, const char *dn,
 			call_party_h *h, void *arg);
 int call_parties(const struct call_model *m, uint64_t connid, call_party_h *h,
 		 void *arg);
+int call_parties_all(const struct call_model *m, uint64_t connid,
+		     uint32_t except, call_party_h *h, void *arg);

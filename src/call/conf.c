@@ -157,8 +157,8 @@ void call_conference_leave(struct party *p, const char *by)
 static int consult_create(struct call_model *m, struct party *a,
 			  const struct call_endpoint *b, struct call **c2p)
 {
-	const struct call_endpoint ea = {a->name, a->external, a->trunk,
-					 a->location, a->moh};
+	const struct call_endpoint ea = {a->name,     a->external, a->trunk,
+					 a->location, a->moh,	   a->site};
 	struct call *c2 = call_create(m, CALL_CONSULT);
 	struct party *ra, *pb;
 

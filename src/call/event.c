@@ -53,7 +53,8 @@ void call_event_emit(const struct party *to, enum call_event_type type,
 	call_event_emit_more(to, type, &x);
 }
 
-/** The LCTParty snapshot, to every Extension party that has joined */
+/** The LCTParty snapshot, to every Extension party that has joined;
+ * the sites behind inter-site trunk parties hear of it too */
 void call_parties_emit(struct call *call)
 {
 	const struct call_ev_more x = {0};
@@ -64,6 +65,8 @@ void call_parties_emit(struct call *call)
 		if (party_joined(p))
 			call_event_emit_more(p, CALL_EV_PARTIES, &x);
 	}
+
+	call_sites_tell(call);
 }
 
 /** A refused input: err, with why in a sentence for the requester */
@@ -114,6 +117,7 @@ void call_alert(struct call_model *m, const struct party *p,
 	cmd.target = p->name;
 	cmd.external = p->external;
 	cmd.trunk = p->trunk;
+	cmd.site = p->site;
 	cmd.from = from->name;
 	leg_emit(m, &cmd);
 }

@@ -44,6 +44,10 @@ struct party {
 	char *trunk;
 	char *location;
 	bool moh;
+	bool site;		    /**< on an inter-site trunk */
+	struct call_remote *remote; /**< site: its parties, as reported */
+	uint32_t nremote;
+	bool remote_known; /**< site: the list has come */
 	enum call_party_state state;
 	const char *role;	    /**< ThisDNRole in its events */
 	char *music;		    /**< what it plays to others while held */
@@ -85,6 +89,9 @@ void call_conference_leave(struct party *p, const char *by);
 
 /* listen.c */
 bool call_listen_collapse(struct call *call);
+
+/* site.c */
+void call_sites_tell(struct call *call);
 
 void call_media_update(struct call *call);
 void call_media_remove(struct party *p);

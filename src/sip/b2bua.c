@@ -14,6 +14,9 @@
  * resolves what the model cannot (a dialled number, a music file), and
  * hands the rest to the model. A consult call's media is pinned next to
  * its main call's, so a leg moves between them on one worker.
+ * Inter-site trunks (docs/multisite.md): a call from another site is
+ * told by its X-Sipserver-Site header and its source address; what the
+ * sites say to each other in the dialog is site.c's.
  */
 #include <string.h>
 #include <time.h>
@@ -29,6 +32,8 @@
 #include "sip/route.h"
 #include "sip/b2bua.h"
 #include "sip/sipsrv.h"
+#include "sip/site.h"
+#include "site/site.h"
 
 enum {
 	MAX_FORKS = REG_MAX_BINDINGS,
@@ -50,6 +55,7 @@ struct b2bua {
 	struct list graveyard; /**< struct entry: legs to free */
 	b2bua_event_h *eventh; /**< CTI events go here */
 	char auto_answer[160]; /**< headers asking a phone to answer itself */
+	char site_hdr[96];     /**< naming this site to another */
 	void *event_arg;
 	struct tmr gc;
 };
@@ -267,7 +273,9 @@ static int alert(struct b2bua *b, const struct out *o)
 	d.from_user = o->from;
 	d.no_answer = b->cfg->no_answer_timeout;
 	d.rtp_timeout = b->cfg->rtp_timeout;
-	d.hdrs = o->leg.auto_answer ? b->auto_answer : NULL;
+	d.hdrs = o->leg.auto_answer ? b->auto_answer
+		 : o->leg.site	    ? b->site_hdr
+				    : NULL;
 
 	/* a consult call's legs are mixed where its main call's are, so
 	 * that completing the conference moves legs within one worker */
@@ -314,6 +322,9 @@ static void leg_apply(struct b2bua *b, const struct out *o)
 	case CALL_LEG_HANGUP:
 		leg_hangup(l);
 		break;
+	case CALL_LEG_PARTIES:
+		(void)b2bua_site_tell(b->model, l, o->leg.party);
+		return; /* logged; the call goes on without it */
 	}
 
 	if (err) {
@@ -393,10 +404,21 @@ static void flush(struct b2bua *b)
 
 /* --- what legs report --- */
 
+/* The site an inter-site trunk leads to named itself in its answer: its
+ * party's location (the model takes it only for such a party) */
+static void site_learn(struct b2bua *b, const struct leg *l)
+{
+	const char *site = leg_peer_site(l);
+
+	if (site)
+		(void)call_party_location(b->model, leg_party(l), site);
+}
+
 static void progress_h(struct leg *l, bool early, void *arg)
 {
 	struct b2bua *b = arg;
 
+	site_learn(b, l);
 	(void)call_party_progress(b->model, leg_party(l), early);
 	flush(b);
 }
@@ -405,6 +427,7 @@ static void answered_h(struct leg *l, void *arg)
 {
 	struct b2bua *b = arg;
 
+	site_learn(b, l);
 	(void)call_party_answered(b->model, leg_party(l));
 	flush(b);
 }
@@ -434,8 +457,16 @@ static void hold_h(struct leg *l, bool hold, void *arg)
 	flush(b);
 }
 
+static void info_h(struct leg *l, const struct sip_msg *msg, void *arg)
+{
+	struct b2bua *b = arg;
+
+	b2bua_site_heard(b->sip, b->model, leg_party(l), msg);
+	flush(b);
+}
+
 static const struct leg_h leg_handlers = {progress_h, answered_h, failed_h,
-					  closed_h, hold_h};
+					  closed_h,   hold_h,	  info_h};
 
 /** A phone stopped sending RTP: it is released, with a BYE */
 void b2bua_rtp_timeout(struct b2bua *b, uint32_t party)
@@ -591,6 +622,27 @@ int b2bua_listen(struct b2bua *b, uint64_t connid, const char *dn,
 	return err;
 }
 
+/* An Extension of this site as a party */
+static struct call_endpoint ep_local(const struct b2bua *b, const char *dn)
+{
+	return (struct call_endpoint){
+		.name = dn, .location = b->cfg->location, .moh = true};
+}
+
+/* A number behind a trunk. A party behind an inter-site trunk is on
+ * the site it leads to: the caller's header names it, an answer will
+ * (the trunk's name stands in until then). */
+static struct call_endpoint
+ep_trunk(const char *number, const struct cfg_dn *trunk, const char *site)
+{
+	return (struct call_endpoint){.name = number,
+				      .external = true,
+				      .trunk = trunk->name,
+				      .location = site ? site : trunk->name,
+				      .moh = trunk->moh,
+				      .site = trunk->inter_trunk};
+}
+
 static bool registered(const struct b2bua *b, const char *dn)
 {
 	return reg_bindings_count(reg_bindings(b->reg), dn, tmr_jiffies()) > 0;
@@ -628,12 +680,8 @@ static int dialled(struct b2bua *b, const char *number, struct route *r,
 		return EHOSTUNREACH;
 	}
 
-	if (r->kind == ROUTE_TRUNK)
-		*ep = (struct call_endpoint){r->number, true, r->dn->name,
-					     r->dn->name, r->dn->moh};
-	else
-		*ep = (struct call_endpoint){r->dn->name, false, NULL,
-					     b->cfg->location, true};
+	*ep = r->kind == ROUTE_TRUNK ? ep_trunk(r->number, r->dn, NULL)
+				     : ep_local(b, r->dn->name);
 	return 0;
 }
 
@@ -670,8 +718,7 @@ int b2bua_make_call(struct b2bua *b, const char *this_dn, const char *other_dn,
 	if (err)
 		return err == EHOSTUNREACH ? ENOTCONN : err;
 
-	a = (struct call_endpoint){dn->name, false, NULL, b->cfg->location,
-				   true};
+	a = ep_local(b, dn->name);
 	err = call_make(b->model, NULL, NULL, &a, &c);
 	flush(b);
 	return err;
@@ -739,15 +786,49 @@ struct invite {
 	enum call_type type;
 	struct route route;
 	char from[65];
+	char site[SITE_NAME_MAX + 1]; /**< from another site: its name */
 };
+
+/* The trunk a call comes through: an inter-site trunk when the INVITE
+ * names its site and comes from that trunk's address, else a plain
+ * trunk by address alone; NULL for an Extension (or a refusal) */
+static const struct cfg_dn *trunk_of(struct b2bua *b, const struct sip_msg *msg,
+				     struct invite *iv, bool *refused)
+{
+	const struct cfg_dn *trunk;
+	int err;
+
+	err = b2bua_site_hdr(msg, iv->site, sizeof(iv->site));
+	if (err == EBADMSG) {
+		refuse(b, msg, 400, "Bad Request",
+		       "%s is not a site name (1-64 printable characters, no "
+		       "space)",
+		       SITE_HDR);
+		*refused = true;
+		return NULL;
+	}
+
+	trunk = route_trunk_from(b->cfg, &msg->src, !err);
+	if (!err && !trunk) {
+		refuse(b, msg, 403, "Forbidden",
+		       "%s from %j, which is no inter-site trunk's address",
+		       SITE_HDR, &msg->src);
+		*refused = true;
+	}
+
+	return trunk;
+}
 
 /* Who calls: a configured Extension, or anyone behind a trunk */
 static bool caller_of(struct b2bua *b, const struct sip_msg *msg,
 		      struct invite *iv)
 {
-	const struct cfg_dn *trunk = route_trunk_from(b->cfg, &msg->src);
+	bool refused = false;
+	const struct cfg_dn *trunk = trunk_of(b, msg, iv, &refused);
 	const struct cfg_dn *dn;
 
+	if (refused)
+		return false;
 	if (trunk) {
 		if (!pl_isset(&msg->from.uri.user) ||
 		    msg->from.uri.user.l >= sizeof(iv->from)) {
@@ -756,8 +837,8 @@ static bool caller_of(struct b2bua *b, const struct sip_msg *msg,
 			return false;
 		}
 		pl_strcpy(&msg->from.uri.user, iv->from, sizeof(iv->from));
-		iv->caller = (struct call_endpoint){iv->from, true, trunk->name,
-						    trunk->name, trunk->moh};
+		iv->caller = ep_trunk(iv->from, trunk,
+				      trunk->inter_trunk ? iv->site : NULL);
 		iv->type = CALL_INBOUND;
 		return true;
 	}
@@ -773,8 +854,7 @@ static bool caller_of(struct b2bua *b, const struct sip_msg *msg,
 	if (!reg_authorize(b->reg, msg, dn, true))
 		return false; /* challenged or refused */
 
-	iv->caller = (struct call_endpoint){dn->name, false, NULL,
-					    b->cfg->location, true};
+	iv->caller = ep_local(b, dn->name);
 	iv->type = CALL_INTERNAL;
 	return true;
 }
@@ -797,8 +877,7 @@ static bool callee_of(struct b2bua *b, const struct sip_msg *msg,
 			       "calls from a trunk to a trunk are not routed");
 			return false;
 		}
-		iv->callee = (struct call_endpoint){
-			r->number, true, r->dn->name, r->dn->name, r->dn->moh};
+		iv->callee = ep_trunk(r->number, r->dn, NULL);
 		iv->type = CALL_OUTBOUND;
 		return true;
 	}
@@ -810,8 +889,7 @@ static bool callee_of(struct b2bua *b, const struct sip_msg *msg,
 		return false;
 	}
 
-	iv->callee = (struct call_endpoint){r->dn->name, false, NULL,
-					    b->cfg->location, true};
+	iv->callee = ep_local(b, r->dn->name);
 	return true;
 }
 
@@ -827,7 +905,9 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 	if (!caller_of(b, msg, &iv) || !callee_of(b, msg, &iv))
 		return;
 
-	if (leg_incoming(&l, &b->lenv, msg, b->cfg->rtp_timeout))
+	/* another site learns this one's name from the answers */
+	if (leg_incoming(&l, &b->lenv, msg, b->cfg->rtp_timeout,
+			 iv.caller.site ? b->site_hdr : NULL))
 		return; /* refused, with the reason */
 
 	err = call_originate(b->model, &a, &callee, &iv.caller, &iv.callee,
@@ -873,6 +953,8 @@ static void settings_apply(struct b2bua *b)
 	const struct call_settings s = {b->cfg->default_music};
 
 	call_model_settings(b->model, &s);
+	re_snprintf(b->site_hdr, sizeof(b->site_hdr), "%s: %s\r\n", SITE_HDR,
+		    b->cfg->location);
 }
 
 /**

@@ -11,11 +11,15 @@
  * Re-INVITEs from the phone are answered at once from our own media state
  * (the other party is never asked): a new address moves the stream, and
  * a direction without "send to me" is a hold.
+ * A leg to or from another site also carries INFO both ways (info.c
+ * sends, the B2BUA answers what comes) and keeps the site's name from
+ * its answer (docs/multisite.md).
  */
 #include <string.h>
 #include <re.h>
 #include "log/log.h"
 #include "media/media.h"
+#include "site/site.h"
 #include "sip/leg.h"
 #include "sip/sipsrv.h"
 
@@ -39,12 +43,16 @@ struct leg {
 	struct media_leg *media;
 	struct media_remote remote;
 	bool held;
+	bool confirmed;	       /**< 200 sent and ACKed, or 200 received */
+	struct leg_info *info; /**< INFO out, from the first leg_tell */
+	char site[SITE_NAME_MAX + 1]; /**< the far end's site, if it said */
 
 	/* incoming */
 	const struct sip_msg *msg; /**< the INVITE, until accepted */
 	struct sip_strans *st;	   /**< our 100 Trying transaction */
 	bool offered;		   /**< the INVITE carried an offer */
 	bool answered;		   /**< 200 sent */
+	char *hdrs;		   /**< header lines of every answer */
 
 
 	/* the dialog, once there is one (incoming accepted, fork won) */
@@ -73,6 +81,7 @@ static void leg_destructor(void *arg)
 	struct leg *l = arg;
 
 	tmr_cancel(&l->no_answer);
+	mem_deref(l->info);
 	list_flush(&l->forkl);
 	mem_deref(l->win);
 	if (l->st)
@@ -84,6 +93,7 @@ static void leg_destructor(void *arg)
 	mem_deref((void *)l->msg);
 	mem_deref(l->media);
 	mem_deref(l->sdp);
+	mem_deref(l->hdrs);
 }
 
 uint32_t leg_party(const struct leg *l)
@@ -173,15 +183,39 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 	return err;
 }
 
+/* The dialog is confirmed: INFO may go */
+static void confirmed(struct leg *l)
+{
+	l->confirmed = true;
+	leg_info_ready(l->info, l->sess);
+}
+
+/* The dialog is gone for INFO */
+static void unconfirmed(struct leg *l)
+{
+	l->confirmed = false;
+	leg_info_ready(l->info, NULL);
+}
+
 static void estab_h(const struct sip_msg *msg, void *arg)
 {
 	(void)msg;
-	(void)arg;
+	confirmed(arg);
+}
+
+static void info_h(struct sip *sip, const struct sip_msg *msg, void *arg)
+{
+	struct leg *l = arg;
+	(void)sip;
+
+	l->env->h->info(l, msg, l->env->arg);
 }
 
 static void close_h(int err, const struct sip_msg *msg, void *arg)
 {
 	struct leg *l = arg;
+
+	unconfirmed(l);
 
 	log_debug("leg", "party %u: dialog ended (%m, %u)", l->party, err,
 		  msg ? msg->scode : 0);
@@ -242,9 +276,12 @@ static int incoming_offer(struct leg *l, const struct sip_msg *msg)
  *
  * On error the INVITE has been answered (400, 488, 503) and nothing is
  * left behind.
+ *
+ * @param hdrs Header lines for every answer on this dialog, or NULL
  */
 int leg_incoming(struct leg **lp, const struct leg_env *env,
-		 const struct sip_msg *msg, uint32_t rtp_timeout)
+		 const struct sip_msg *msg, uint32_t rtp_timeout,
+		 const char *hdrs)
 {
 	struct leg *l;
 	int err;
@@ -253,6 +290,10 @@ int leg_incoming(struct leg **lp, const struct leg_env *env,
 	if (!l)
 		return ENOMEM;
 	l->incoming = true;
+	if (hdrs && str_dup(&l->hdrs, hdrs)) {
+		mem_deref(l);
+		return ENOMEM;
+	}
 
 	err = media_leg_alloc(&l->media, env->media, rtp_timeout);
 	if (err) {
@@ -296,6 +337,11 @@ void leg_attach(struct leg *l, uint32_t party, uint64_t connid)
 		media_leg_remote(l->media, &l->remote);
 }
 
+static const char *hdrs_of(const struct leg *l)
+{
+	return l->hdrs ? l->hdrs : "";
+}
+
 /* The 100 Trying transaction gives way to libre's session */
 static int session_accept(struct leg *l, uint16_t scode, const char *reason,
 			  struct mbuf *desc)
@@ -305,7 +351,8 @@ static int session_accept(struct leg *l, uint16_t scode, const char *reason,
 	l->st = mem_deref(l->st);
 	err = sipsess_accept(&l->sess, l->env->sock, l->msg, scode, reason,
 			     CUSER, CTYPE, desc, NULL, NULL, false, offer_h,
-			     answer_h, estab_h, NULL, NULL, close_h, l, NULL);
+			     answer_h, estab_h, info_h, NULL, close_h, l, "%s",
+			     hdrs_of(l));
 	l->msg = mem_deref((void *)l->msg);
 	return err;
 }
@@ -328,7 +375,7 @@ int leg_progress(struct leg *l, uint16_t scode, bool early_media)
 	if (!err)
 		err = l->st ? session_accept(l, scode, reason, desc)
 			    : sipsess_progress(l->sess, scode, reason, desc,
-					       NULL);
+					       "%s", hdrs_of(l));
 	mem_deref(desc);
 	return err;
 }
@@ -345,7 +392,8 @@ int leg_answer(struct leg *l)
 	err = sdp_encode(&desc, l->sdp, !l->offered);
 	if (!err)
 		err = l->st ? session_accept(l, 200, "OK", desc)
-			    : sipsess_answer(l->sess, 200, "OK", desc, NULL);
+			    : sipsess_answer(l->sess, 200, "OK", desc, "%s",
+					     hdrs_of(l));
 	mem_deref(desc);
 	l->answered = !err;
 	return err;
@@ -356,6 +404,8 @@ static const char *reason_of(uint16_t scode)
 	switch (scode) {
 	case 404:
 		return "Not Found";
+	case 408:
+		return "Request Timeout";
 	case 480:
 		return "Temporarily Unavailable";
 	case 486:
@@ -384,6 +434,8 @@ void leg_reject(struct leg *l, uint16_t scode)
 	if (scode < 300 || scode > 699)
 		scode = 500;
 
+	unconfirmed(l);
+
 	if (l->st)
 		(void)sip_treply(&l->st, l->env->sip, l->msg, scode,
 				 reason_of(scode));
@@ -401,6 +453,7 @@ void leg_hangup(struct leg *l)
 		return;
 
 	tmr_cancel(&l->no_answer);
+	unconfirmed(l);
 	list_flush(&l->forkl);
 	if (l->incoming && !l->answered)
 		leg_reject(l, 487);
@@ -523,6 +576,24 @@ static bool all_failed(const struct leg *l)
 	return true;
 }
 
+/* The far end's site, when its answer names one that is well formed */
+static void site_take(struct leg *l, const struct sip_msg *msg)
+{
+	const struct sip_hdr *h = msg ? sip_msg_xhdr(msg, SITE_HDR) : NULL;
+
+	if (!h)
+		return;
+	if (site_name_check(h->val.p, h->val.l)) {
+		log_info("leg",
+			 "party %u: %s \"%r\" is not a site name: "
+			 "ignored",
+			 l->party, SITE_HDR, &h->val);
+		return;
+	}
+
+	(void)pl_strcpy(&h->val, l->site, sizeof(l->site));
+}
+
 static void progr_h(const struct sip_msg *msg, void *arg)
 {
 	struct fork *f = arg;
@@ -536,6 +607,7 @@ static void progr_h(const struct sip_msg *msg, void *arg)
 		mem_deref((void *)f->ringing);
 		f->ringing = mem_ref((void *)msg);
 	}
+	site_take(l, msg);
 
 	if (msg->scode == 183 && mbuf_get_left(msg->mb) && !l->early &&
 	    !answer_h(msg, l)) {
@@ -550,7 +622,6 @@ static void fork_estab_h(const struct sip_msg *msg, void *arg)
 {
 	struct fork *f = arg;
 	struct leg *l = f->leg;
-	(void)msg;
 
 	if (l->win)
 		return; /* another fork won first; it is being cancelled */
@@ -560,6 +631,8 @@ static void fork_estab_h(const struct sip_msg *msg, void *arg)
 	l->win = f;
 	l->sess = mem_ref(f->sess);
 	list_flush(&l->forkl); /* CANCEL (or BYE) to the others */
+	site_take(l, msg);
+	confirmed(l);
 	l->env->h->answered(l, l->env->arg);
 }
 
@@ -570,12 +643,32 @@ static int fork_answer_h(const struct sip_msg *msg, void *arg)
 	return answer_h(msg, f->leg);
 }
 
+static void fork_info_h(struct sip *sip, const struct sip_msg *msg, void *arg)
+{
+	struct fork *f = arg;
+
+	info_h(sip, msg, f->leg);
+}
+
 static int fork_offer_h(struct mbuf **descp, const struct sip_msg *msg,
 			void *arg)
 {
 	struct fork *f = arg;
 
 	return offer_h(descp, msg, f->leg);
+}
+
+/* RFC 3261 8.1.3.1: a transaction that timed out counts as 408, one
+ * the transport could not carry (a peer whose port refuses TCP) as 503;
+ * the caller gets that, not a vague 480 */
+static uint16_t failure_of(int err, const struct sip_msg *msg)
+{
+	if (msg && msg->scode >= 300)
+		return msg->scode;
+	if (err == ETIMEDOUT)
+		return 408;
+
+	return err ? 503 : 480;
 }
 
 static void fork_close_h(int err, const struct sip_msg *msg, void *arg)
@@ -589,9 +682,10 @@ static void fork_close_h(int err, const struct sip_msg *msg, void *arg)
 	}
 
 
-	f->scode = msg && msg->scode >= 300 ? msg->scode : 480;
+	f->scode = failure_of(err, msg);
 	f->sess = mem_deref(f->sess);
-	log_debug("leg", "party %u: fork failed: %u", l->party, f->scode);
+	log_debug("leg", "party %u: fork failed: %u (%m)", l->party, f->scode,
+		  err);
 
 	if (!l->win && all_failed(l))
 
@@ -627,8 +721,8 @@ static int fork_start(struct leg *l, const char *uri, const struct leg_dial *d,
 	err = sipsess_connect(&f->sess, l->env->sock, uri, d->from_user, from,
 			      CUSER, NULL, 0, CTYPE, offer, NULL, NULL, false,
 			      fork_offer_h, fork_answer_h, progr_h,
-			      fork_estab_h, NULL, NULL, fork_close_h, f, "%s",
-			      d->hdrs ? d->hdrs : "");
+			      fork_estab_h, fork_info_h, NULL, fork_close_h, f,
+			      "%s", d->hdrs ? d->hdrs : "");
 	if (err) {
 		log_info("leg", "cannot call %s: %m", uri, err);
 		mem_deref(f);
@@ -675,4 +769,32 @@ int leg_outgoing(struct leg **lp, const struct leg_env *env,
 	tmr_start(&l->no_answer, (uint64_t)d->no_answer * 1000, no_answer_h, l);
 	*lp = l;
 	return 0;
+}
+
+/** The site the far end said it is (its answer's header), or NULL */
+const char *leg_peer_site(const struct leg *l)
+{
+	return l && l->site[0] ? l->site : NULL;
+}
+
+/**
+ * Tell the far end something in an INFO: as soon as the dialog is
+ * confirmed, one at a time, only the newest body, never the same twice
+ * (info.c)
+ */
+int leg_tell(struct leg *l, const char *ctype, const char *body)
+{
+	if (!l || !ctype || !body)
+		return EINVAL;
+
+	if (!l->info) {
+		int err = leg_info_alloc(&l->info, ctype, l->party);
+
+		if (err)
+			return err;
+		if (l->confirmed)
+			leg_info_ready(l->info, l->sess);
+	}
+
+	return leg_info_send(l->info, body, strlen(body));
 }

@@ -20,6 +20,8 @@ struct leg_h {
 	void (*failed)(struct leg *l, uint16_t scode, void *arg);
 	void (*closed)(struct leg *l, void *arg);
 	void (*hold)(struct leg *l, bool hold, void *arg);
+	/** an INFO in the dialog: the handler must answer it */
+	void (*info)(struct leg *l, const struct sip_msg *msg, void *arg);
 };
 
 struct leg_env {
@@ -41,7 +43,8 @@ struct leg_dial {
 };
 
 int leg_incoming(struct leg **lp, const struct leg_env *env,
-		 const struct sip_msg *msg, uint32_t rtp_timeout);
+		 const struct sip_msg *msg, uint32_t rtp_timeout,
+		 const char *hdrs);
 int leg_outgoing(struct leg **lp, const struct leg_env *env,
 		 const struct leg_dial *d, uint32_t party, uint64_t connid);
 void leg_attach(struct leg *l, uint32_t party, uint64_t connid);
@@ -54,6 +57,15 @@ void leg_reject(struct leg *l, uint16_t scode);
 void leg_hangup(struct leg *l);
 int leg_hold(struct leg *l, bool hold);
 int leg_answer_request(struct leg *l);
+const char *leg_peer_site(const struct leg *l);
+int leg_tell(struct leg *l, const char *ctype, const char *body);
+
+/* info.c */
+struct leg_info;
+struct sipsess;
+int leg_info_alloc(struct leg_info **infp, const char *ctype, uint32_t party);
+void leg_info_ready(struct leg_info *inf, struct sipsess *sess);
+int leg_info_send(struct leg_info *inf, const char *body, size_t len);
 
 /* sdp.c */
 struct sdp_session;

@@ -10,6 +10,26 @@
 #include "log/log.h"
 #include "sip/sipsrv.h"
 
+/* The Warning's text is a quoted string (RFC 3261 25.1): a quote or a
+ * backslash is escaped, a control character (none should come, but the
+ * text may name what a peer sent) becomes '?' */
+static int quoted(struct re_printf *pf, const char *text)
+{
+	int err = 0;
+
+	for (const char *c = text; *c && !err; c++) {
+		if (*c == '"' || *c == '\\')
+			err = re_hprintf(pf, "\\%c", *c);
+		else
+			err = re_hprintf(pf, "%c",
+					 (unsigned char)*c < ' ' || *c == 0x7f
+						 ? '?'
+						 : *c);
+	}
+
+	return err;
+}
+
 /**
  * Answer a request with a failure and the reason in a Warning header
  *
@@ -31,7 +51,7 @@ void sipsrv_refuse(struct sip *sip, const struct sip_msg *msg,
 	log_info(module, "%r %r from %J refused: %u %s: %s", &msg->met,
 		 &msg->ruri, &msg->src, scode, reason, text);
 	(void)sip_treplyf(NULL, NULL, sip, msg, false, scode, reason,
-			  "%sWarning: 399 sipserver \"%s\"\r\n"
+			  "%sWarning: 399 sipserver \"%H\"\r\n"
 			  "Content-Length: 0\r\n\r\n",
-			  hdrs ? hdrs : "", text);
+			  hdrs ? hdrs : "", quoted, text);
 }

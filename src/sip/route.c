@@ -78,17 +78,22 @@ static bool trunk_addr(struct sa *sa, const struct cfg_dn *dn)
 
 /**
  * The Trunk whose peer sent a request from src (by IP address; the port
- * is not compared, as gateways send from other ports than they listen on)
+ * is not compared, as gateways send from other ports than they listen on,
+ * and TCP always does)
+ *
+ * @param site The request names the site it comes from: only inter-site
+ *             trunks are looked at; otherwise only the others, so that
+ *             phones on another site's host are never taken for it
  */
 const struct cfg_dn *route_trunk_from(const struct cfg *cfg,
-				      const struct sa *src)
+				      const struct sa *src, bool site)
 {
 	for (struct le *le = cfg ? cfg->dnl.head : NULL; le; le = le->next) {
 		const struct cfg_dn *dn = le->data;
 		struct sa sa;
 
-		if (dn->type == CFG_DN_TRUNK && trunk_addr(&sa, dn) &&
-		    sa_cmp(&sa, src, SA_ADDR))
+		if (dn->type == CFG_DN_TRUNK && dn->inter_trunk == site &&
+		    trunk_addr(&sa, dn) && sa_cmp(&sa, src, SA_ADDR))
 			return dn;
 	}
 

@@ -27,4 +27,4 @@ struct route {
 int route_lookup(struct route *r, const struct cfg *cfg,
 		 const struct pl *number);
 const struct cfg_dn *route_trunk_from(const struct cfg *cfg,
-				      const struct sa *src);
+				      const struct sa *src, bool site);

@@ -34,7 +34,6 @@
 #include "tlib/session.h"
 #include "tlib/tsrv.h"
 
-/** A TAnswerCall whose EventEstablished is still to come */
 /** A request answered later, by an event of the call (or EventError) */
 struct answer {
 	struct le le;
@@ -42,7 +41,10 @@ struct answer {
 	json_int_t refid;
 	char dn[65];
 	uint64_t connid;
-	bool join; /**< TSingleStepConference: EventPartyAdded answers */
+	bool join;	/**< TSingleStepConference: EventPartyAdded answers */
+	bool make;	/**< TMakeCall: answered already; EventError 57 if its
+		        call ends before it connects */
+	char other[65]; /**< TMakeCall: its OtherDN */
 };
 
 /** One DN registration of one client */
@@ -72,7 +74,9 @@ struct tsrv {
 		struct tsrv_session *ss;
 		json_int_t refid;
 		const char *dn;
-		bool failed; /**< its party failed at once: answered */
+		bool failed;	 /**< its party failed at once: answered */
+		bool make;	 /**< it is a TMakeCall ... */
+		uint64_t connid; /**< ... and this is its call */
 	} cur;
 	struct tmr gc;
 };
@@ -421,7 +425,7 @@ static void query_address(struct tsrv *s, struct tsrv_session *ss,
 	reply(s, ss, req, ev);
 }
 
-/* TQueryCall: every party of a call the DN is in */
+/* TQueryCall: every party of a call the DN is in (on every site) */
 static void query_call(struct tsrv *s, struct tsrv_session *ss,
 		       const struct tsrv_req *req)
 {
@@ -440,7 +444,7 @@ static void query_call(struct tsrv *s, struct tsrv_session *ss,
 
 	ev = tsrv_event_new("EventPartyInfo");
 	parties = json_array();
-	(void)call_parties(m, connid, party_json_h, parties);
+	(void)call_parties_all(m, connid, 0, party_json_h, parties);
 	json_object_set_new(ev, "ConnID", json_string(json_string_value(cid)));
 	json_object_set_new(ev, "Parties", parties);
 	reply(s, ss, req, ev);
@@ -515,12 +519,70 @@ static void answer_match(struct tsrv *s, const struct call_event *ce)
 	for (struct le *le = s->answers.head; le; le = le->next) {
 		struct answer *a = le->data;
 
-		if (a->connid != connid || strcmp(a->dn, ce->this_dn) ||
-		    a->join != join)
+		if (a->make || a->connid != connid ||
+		    strcmp(a->dn, ce->this_dn) || a->join != join)
 			continue;
 		s->cur.ss = a->ss;
 		s->cur.refid = a->refid;
 		s->cur.dn = ce->this_dn;
+		mem_deref(a);
+		return;
+	}
+}
+
+/* A TMakeCall's call, from its EventDialing on: whether it connects */
+static void make_later(struct tsrv *s, struct tsrv_session *ss,
+		       const struct tsrv_req *req, uint64_t connid,
+		       const char *other)
+{
+	const struct call_model *m =
+		s->calls.model ? s->calls.model(s->calls.arg) : NULL;
+	struct answer *a;
+
+	/* a call that ended within the request has said all it will */
+	if (!req->refid || !call_find(m, connid))
+		return;
+	a = mem_zalloc(sizeof(*a), answer_destructor);
+	if (!a)
+		return;
+	a->ss = ss;
+	a->refid = req->refid;
+	a->connid = connid;
+	a->make = true;
+	str_ncpy(a->dn, req->this_dn, sizeof(a->dn));
+	str_ncpy(a->other, other, sizeof(a->other));
+	list_append(&s->answers, &a->le, a);
+}
+
+/*
+ * The end of a TMakeCall's wait: ThisDN established (it connected), or
+ * released before that with a SIP failure (busy, no answer, a site that
+ * is down): then the requester gets EventError 57 after EventReleased,
+ * so that a script sees the request fail rather than a call that ended
+ */
+static void make_outcome(struct tsrv *s, const struct call_event *ce)
+{
+	uint64_t connid = call_connid(ce->call);
+	struct tsrv_req req = {.name = "TMakeCall"};
+
+	if (ce->type != CALL_EV_ESTABLISHED && ce->type != CALL_EV_RELEASED)
+		return;
+
+	for (struct le *le = s->answers.head; le; le = le->next) {
+		struct answer *a = le->data;
+
+		if (!a->make || a->connid != connid ||
+		    strcmp(a->dn, ce->this_dn))
+			continue;
+		if (ce->type == CALL_EV_RELEASED && ce->cause >= 300 &&
+		    !a->ss->dead) {
+			req.refid = a->refid;
+			req.this_dn = ce->this_dn;
+			error(s, a->ss, &req, TERR_TIMEOUT,
+			      "the call from %s to %s ended before it "
+			      "connected (SIP %u)",
+			      a->dn, a->other, ce->cause);
+		}
 		mem_deref(a);
 		return;
 	}
@@ -532,18 +594,22 @@ static void make_call(struct tsrv *s, struct tsrv_session *ss,
 {
 	const json_t *other = json_object_get(req->obj, "OtherDN");
 	char why[256] = "";
+	uint64_t connid;
 	int err;
 
 	if (!s->calls.make)
 		return error(s, ss, req, TERR_INTERNAL, "no call control");
 
 	cur_set(s, ss, req);
+	s->cur.make = true;
 	err = s->calls.make(req->this_dn, json_string_value(other), why,
 			    sizeof(why), s->calls.arg);
+	connid = s->cur.connid;
 	memset(&s->cur, 0, sizeof(s->cur));
 
 	switch (err) {
 	case 0:
+		make_later(s, ss, req, connid, json_string_value(other));
 		return;
 	case ENOENT:
 		return error(s, ss, req, TERR_NOT_CONFIGURED, "%s", why);
@@ -958,13 +1024,15 @@ static void lct_party_h(const struct call_party_info *pi, void *arg)
 	++l->n;
 }
 
-/* The LCTParty snapshot (call-model.md): every joined party, in order */
+/* The LCTParty snapshot (call-model.md): every joined party, in order,
+ * those of other sites as their sites reported them (docs/multisite.md) */
 static json_t *lct_json(const struct tsrv *s, const struct call *call)
 {
 	struct lct l = {json_object(), 0, s->cfg->call_info_extended};
 
-	(void)call_parties(s->calls.model ? s->calls.model(s->calls.arg) : NULL,
-			   call_connid(call), lct_party_h, &l);
+	(void)call_parties_all(s->calls.model ? s->calls.model(s->calls.arg)
+					      : NULL,
+			       call_connid(call), 0, lct_party_h, &l);
 	json_object_set_new(l.ext, "LCTPartiesLength", json_integer(l.n));
 	return l.ext;
 }
@@ -1032,8 +1100,8 @@ static json_t *call_event_json(const struct call_event *ce)
 	return ev;
 }
 
-/** A call event of the model: to every client registered on its ThisDN */
-void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
+/* A call event to every client registered on its ThisDN */
+static void call_event_send(struct tsrv *s, const struct call_event *ce)
 {
 	bool answer = false, answered;
 	char *line, *refline = NULL;
@@ -1041,8 +1109,6 @@ void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
 	struct le *le;
 	json_t *ev;
 
-	if (!s || !ce || !ce->this_dn)
-		return;
 	if (ce->type == CALL_EV_ADD_FAILED)
 		return join_failed(s, ce);
 	if (ce->type == CALL_EV_PARTIES && !s->cfg->call_info)
@@ -1088,6 +1154,21 @@ void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
 	free(refline);
 	if (answered)
 		memset(&s->cur, 0, sizeof(s->cur));
+}
+
+/** A call event of the model: sent, then what it ends (a TMakeCall) */
+void tsrv_call_event(struct tsrv *s, const struct call_event *ce)
+{
+	if (!s || !ce || !ce->this_dn)
+		return;
+
+	/* TMakeCall's call: EventDialing to ThisDN names it */
+	if (s->cur.make && ce->type == CALL_EV_DIALING && s->cur.dn &&
+	    0 == strcmp(s->cur.dn, ce->this_dn))
+		s->cur.connid = call_connid(ce->call);
+
+	call_event_send(s, ce);
+	make_outcome(s, ce);
 }
 
 /* --- the module --- */

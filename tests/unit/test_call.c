@@ -31,8 +31,8 @@ static void add(const char *fmt, ...)
 
 static void leg_h(const struct call_leg_cmd *cmd, void *arg)
 {
-	static const char *const ops[] = {"alert", "progress", "answer",
-					  "reject", "hangup"};
+	static const char *const ops[] = {"alert",  "progress", "answer",
+					  "reject", "hangup",	"parties"};
 	(void)arg;
 
 	if (cmd->op == CALL_LEG_ALERT)
@@ -80,7 +80,8 @@ static const char *parties(const struct call *call)
 	static char buf[256];
 
 	buf[0] = '\0';
-	(void)call_parties(call_model_of_test, call_connid(call), party_h, buf);
+	(void)call_parties_all(call_model_of_test, call_connid(call), 0,
+			       party_h, buf);
 	return buf;
 }
 
@@ -139,11 +140,16 @@ static void uuid_h(char *buf, size_t sz, void *arg)
 
 static const struct call_env env = {leg_h, media_h, event_h, uuid_h, NULL};
 
-static const struct call_endpoint ext1001 = {"1001", false, NULL, "Home", true};
-static const struct call_endpoint ext1002 = {"1002", false, NULL, "Home", true};
-static const struct call_endpoint ext1003 = {"1003", false, NULL, "Home", true};
-static const struct call_endpoint ext1004 = {"1004", false, NULL, "Home", true};
-static const struct call_endpoint gw = {"5551234", true, "gw", "PSTN", false};
+static const struct call_endpoint ext1001 = {"1001", false, NULL,
+					     "Home", true,  false};
+static const struct call_endpoint ext1002 = {"1002", false, NULL,
+					     "Home", true,  false};
+static const struct call_endpoint ext1003 = {"1003", false, NULL,
+					     "Home", true,  false};
+static const struct call_endpoint ext1004 = {"1004", false, NULL,
+					     "Home", true,  false};
+static const struct call_endpoint gw = {"5551234", true,  "gw",
+					"PSTN",	   false, false};
 
 static int setup(void **state)
 {
@@ -643,7 +649,8 @@ static void test_conference_hold_and_fail(void **state)
 	       "ev Parties 1002 1001 1002:Held 5551234\n");
 }
 
-static const struct call_endpoint ext1005 = {"1005", false, NULL, "Home", true};
+static const struct call_endpoint ext1005 = {"1005", false, NULL,
+					     "Home", true,  false};
 
 /* A conference of 1001 (p1), 1002 (p2), then each of more[] by
  * single-step (p3, p4, ...), all talking */
@@ -833,6 +840,192 @@ static void test_listen_no_moh_trunk(void **state)
 	       "ev Parties 1003 1001 1002 1003 5551234:ListenDisconnected\n");
 }
 
+
+/* --- inter-site trunks (src/call/site.c) --- */
+
+static const struct call_endpoint site2001 = {"2001",  true,  "siteB",
+					      "siteB", false, true};
+
+static void where_h(const struct call_party_info *pi, void *arg)
+{
+	char *buf = arg;
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, 256 - len, " %s@%s%s%s", pi->name, pi->location,
+		 pi->remote ? "(remote)" : "",
+		 pi->state == PARTY_HELD ? ":Held" : "");
+}
+
+/* Every party of the whole call, with its location, or without one */
+static const char *where(const struct call_model *m, uint64_t connid,
+			 uint32_t except)
+{
+	static char buf[256];
+
+	buf[0] = '\0';
+	(void)call_parties_all(m, connid, except, where_h, buf);
+	return buf;
+}
+
+static void remote_set(struct call_remote *r, const char *alias,
+		       const char *loc, enum call_party_state st)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->alias, sizeof(r->alias), "%s", alias);
+	snprintf(r->location, sizeof(r->location), "%s", loc);
+	r->state = st;
+}
+
+/* 1001 calls 2001 on site B: B names itself in its answer, and is told
+ * who is here after every change */
+static void site_call(struct call_model *m)
+{
+	uint32_t a, b;
+
+	assert_int_equal(0, call_originate(m, &a, &b, &ext1001, &site2001,
+					   CALL_OUTBOUND));
+	assert_int_equal(0, call_party_location(m, b, "B"));
+	assert_int_equal(0, call_party_answered(m, b));
+	out[0] = '\0';
+}
+
+static void test_site_call(void **state)
+{
+	struct call_model *m = *state;
+	uint32_t a, b;
+
+	assert_int_equal(0, call_originate(m, &a, &b, &ext1001, &site2001,
+					   CALL_OUTBOUND));
+	expect("leg alert p2 2001\n"
+	       "ev Dialing 1001(Origination) other=2001\n"
+	       "media p1 talk=0 listen=0 none\n"
+	       "media p2 talk=0 listen=0 none\n");
+
+	/* the site names itself in its answer: nothing to tell yet */
+	assert_int_equal(0, call_party_location(m, b, "B"));
+	assert_int_equal(EPROTO, call_party_location(m, a, "B"));
+	assert_int_equal(EINVAL, call_party_location(m, b, ""));
+	expect("");
+
+	/* answered: the site is told, 2001 stands for itself until then */
+	assert_int_equal(0, call_party_answered(m, b));
+	expect("leg answer p1 200\n"
+	       "ev Established 1001(Origination) other=2001\n"
+	       "media p1 talk=1 listen=1 mix\n"
+	       "media p2 talk=1 listen=1 mix\n"
+	       "ev Parties 1001 1001 2001\n"
+	       "leg parties p2\n");
+	assert_string_equal(" 1001@Home 2001@B", where(m, 0x1000, 0));
+	assert_string_equal(" 1001@Home", where(m, 0x1000, b));
+}
+
+static void test_site_remote(void **state)
+{
+	struct call_model *m = *state;
+	struct call_remote v[2];
+
+	site_call(m);
+
+	/* the site reports 2001 and 2002: they take the trunk party's place */
+	remote_set(&v[0], "2001", "B", PARTY_ESTABLISHED);
+	remote_set(&v[1], "2002", "B", PARTY_HELD);
+	assert_int_equal(0, call_party_remote(m, 2, v, 2));
+	expect("ev Parties 1001 1001 2001 2002:Held\n"
+	       "leg parties p2\n");
+	assert_string_equal(" 1001@Home 2001@B(remote) 2002@B(remote):Held",
+			    where(m, 0x1000, 0));
+	assert_string_equal(" 1001@Home", where(m, 0x1000, 2));
+
+	/* the same report again changes nothing */
+	assert_int_equal(0, call_party_remote(m, 2, v, 2));
+	expect("");
+
+	/* 2002 left on B */
+	assert_int_equal(0, call_party_remote(m, 2, v, 1));
+	expect("ev Parties 1001 1001 2001\n"
+	       "leg parties p2\n");
+
+	/* a hold here is told to the site */
+	assert_int_equal(0, call_party_hold(m, 1, true, NULL));
+	expect("ev Held 1001(Origination) other=2001\n"
+	       "media p1 talk=0 listen=0 music /moh\n"
+	       "media p2 talk=0 listen=0 silence\n"
+	       "ev Parties 1001 1001:Held 2001\n"
+	       "leg parties p2\n");
+}
+
+static void test_site_refusals(void **state)
+{
+	struct call_model *m = *state;
+	struct call_remote v[CALL_MAX_PARTIES + 1];
+
+	site_call(m);
+	remote_set(&v[0], "2001", "B", PARTY_ESTABLISHED);
+
+	/* not from an inter-site trunk party; no such party */
+	assert_int_equal(EPROTO, call_party_remote(m, 1, v, 1));
+	assert_int_equal(ENOENT, call_party_remote(m, 99, v, 1));
+
+	/* what the codec never gives: a state not joined, no name, too many */
+	remote_set(&v[0], "2001", "B", PARTY_RINGING);
+	assert_int_equal(EINVAL, call_party_remote(m, 2, v, 1));
+	remote_set(&v[0], "", "B", PARTY_HELD);
+	assert_int_equal(EINVAL, call_party_remote(m, 2, v, 1));
+	remote_set(&v[0], "2001", "", PARTY_HELD);
+	assert_int_equal(EINVAL, call_party_remote(m, 2, v, 1));
+	for (int i = 0; i <= CALL_MAX_PARTIES; i++)
+		remote_set(&v[i], "x", "B", PARTY_HELD);
+	assert_int_equal(EINVAL,
+			 call_party_remote(m, 2, v, CALL_MAX_PARTIES + 1));
+	assert_int_equal(EINVAL, call_party_remote(m, 2, NULL, 1));
+	expect("");
+	assert_string_equal(" 1001@Home 2001@B", where(m, 0x1000, 0));
+
+	/* an empty report: the site has nobody else (the trunk party itself
+	 * is never listed) */
+	assert_int_equal(0, call_party_remote(m, 2, v, 0));
+	expect("ev Parties 1001 1001\n"
+	       "leg parties p2\n");
+}
+
+/* A call from site A: the caller is the trunk party; a party joining
+ * here is told to A, and A's report is listed where the trunk joined */
+static void test_site_inbound(void **state)
+{
+	struct call_model *m = *state;
+	const struct call_endpoint from_a = {"1001", true, "siteA",
+					     "A",    true, true};
+	struct call_remote v[1];
+	char why[160];
+	uint32_t a, b;
+
+	assert_int_equal(
+		0, call_originate(m, &a, &b, &from_a, &ext1002, CALL_INBOUND));
+	assert_int_equal(0, call_party_answered(m, b));
+	expect("leg alert p2 1002\n"
+	       "media p1 talk=0 listen=0 none\n"
+	       "media p2 talk=0 listen=0 none\n"
+	       "leg answer p1 200\n"
+	       "ev Established 1002(Destination) other=1001\n"
+	       "media p1 talk=1 listen=1 mix\n"
+	       "media p2 talk=1 listen=1 mix\n"
+	       "ev Parties 1002 1001 1002\n"
+	       "leg parties p1\n");
+
+	/* the first report names the party the trunk stood for: no news */
+	remote_set(&v[0], "1001", "A", PARTY_ESTABLISHED);
+	assert_int_equal(0, call_party_remote(m, a, v, 1));
+	expect("");
+	assert_string_equal(" 1001@A(remote) 1002@Home", where(m, 0x1000, 0));
+
+	assert_int_equal(0, call_single_step(m, b, &ext1003, why, sizeof(why)));
+	assert_int_equal(0, call_party_answered(m, 3));
+	out[0] = '\0';
+	assert_string_equal(" 1001@A(remote) 1002@Home 1003@Home",
+			    where(m, 0x1000, 0));
+	assert_string_equal(" 1002@Home 1003@Home", where(m, 0x1000, a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -864,6 +1057,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_listen_collapse, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_listen_no_moh_trunk, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_site_call, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_site_remote, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_site_refusals, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_site_inbound, setup,
 						teardown),
 	};
 

@@ -12,10 +12,11 @@ SEGMENT, MARGIN = 2.0, 0.5
 DEADLINE_MS = 15000
 
 
-def tlibctl(run, line, register, wait):
+def tlibctl(run, line, register, wait, port=None):
+    """port: the server's tlib port when it is not the run's."""
     binary = os.environ.get('TLIBCTL') or os.path.join(
         os.path.dirname(os.environ['SIPSERVER']), 'tlibctl')
-    args = [binary, '--port', str(run.ports.tlib), '--timeout',
+    args = [binary, '--port', str(port or run.ports.tlib), '--timeout',
             str(DEADLINE_MS), '--wait', wait]
     for dn in register:
         args += ['--register', dn]

@@ -313,8 +313,11 @@ class Server:
 
     _count = 0
 
-    def __init__(self, run, config_path):
+    def __init__(self, run, config_path, ports=None):
+        """ports: the server's port block when it is not the run's (a
+        test of two servers, e.g. two sites, gives each its own)."""
         self.run = run
+        self.ports = ports or run.ports
         self.config = config_path
         Server._count += 1
         self.log_path = run.path(f'server-{Server._count}.log')
@@ -344,7 +347,7 @@ class Server:
 
     def wait_ready(self, deadline=READY_DEADLINE):
         """Poll OPTIONS over UDP until a 200 comes, or fail."""
-        client = SipClient(self.run.ports, 'udp')
+        client = SipClient(self.ports, 'udp')
 
         def answered():
             self.check_alive()
@@ -352,7 +355,7 @@ class Server:
             return resp is not None and resp.status == 200
         check(poll(answered, deadline, interval=0.1),
               f'server did not answer OPTIONS with 200 on udp '
-              f'{LOOPBACK}:{self.run.ports.sip} within {deadline:g} s; '
+              f'{LOOPBACK}:{self.ports.sip} within {deadline:g} s; '
               f'last log lines:\n{tail(self.log_path)}')
 
     def reload(self):

@@ -411,17 +411,20 @@ def music_wav(path, hz, rate=8000, seconds=3):
     return path
 
 
-def registered_phones(run, specs):
+def registered_phones(run, specs, ports=None, tag=''):
     """Start one phone per (dn, tone_hz[, options]) in specs, phone i on
     the port block's phone slot i, each registered with the test's
-    server. Returns the phones in order."""
-    reg = (LOOPBACK, run.ports.sip)
+    server. Returns the phones in order. ports: another server's block
+    (its phones register there); tag: a prefix of the phones' names, so
+    that two servers' phones do not share a folder."""
+    ports = ports or run.ports
+    reg = (LOOPBACK, ports.sip)
     out = []
     for i, spec in enumerate(specs):
         dn, hz = spec[0], spec[1]
         opts = spec[2] if len(spec) > 2 else {}
-        p = Phone(chr(ord('a') + i), dn, run.ports.phone_sip(i),
-                  run.ports.phone_rtp(i), registrar=reg, tone_hz=hz,
+        p = Phone(tag + chr(ord('a') + i), dn, ports.phone_sip(i),
+                  ports.phone_rtp(i), registrar=reg, tone_hz=hz,
                   workdir=run.tmp, **opts)
         p.start()
         p.wait_registered()

@@ -290,7 +290,7 @@ class Ua:
             text = data.decode(errors='replace')
             msg = Response(text) if text.startswith('SIP/2.0') \
                 else Request(text)
-            if isinstance(msg, Request) and msg.method == 'BYE':
+            if isinstance(msg, Request) and msg.method in ('BYE', 'INFO'):
                 self._reply(msg, 200, 'OK')
             elif isinstance(msg, Request) and msg.method == 'INVITE' and \
                     ';tag=' in msg.header('to'):
@@ -309,13 +309,13 @@ class Ua:
         return f'<sip:{self.dn}@{LOOPBACK}:{self.sip_port}>'
 
     def _request(self, method, uri, from_, to, call_id, cseq, extra=(),
-                 body=''):
+                 body='', ctype='application/sdp'):
         lines = [f'{method} {uri} SIP/2.0', self._via(), 'Max-Forwards: 70',
                  f'From: {from_}', f'To: {to}', f'Call-ID: {call_id}',
                  f'CSeq: {cseq} {method}', f'Contact: {self.contact()}',
                  *extra]
         if body:
-            lines.append('Content-Type: application/sdp')
+            lines.append(f'Content-Type: {ctype}')
         lines.append(f'Content-Length: {len(body.encode())}')
         self._send('\r\n'.join(lines) + '\r\n\r\n' + body)
 
@@ -376,15 +376,16 @@ class Ua:
         resp = self.wait_response('REGISTER')
         check(resp.status == 200, f'REGISTER {self.dn}: {resp.status}')
 
-    def invite(self, number):
-        """Send the INVITE (offer: PCMU + telephone-event)."""
+    def invite(self, number, extra=()):
+        """Send the INVITE (offer: PCMU + telephone-event); extra: more
+        header lines."""
         call_id = uuid.uuid4().hex + '@rtpua'
         uri = f'sip:{number}@{LOOPBACK}:{self.ports.sip}'
         self.dialog = {'call_id': call_id, 'uri': uri,
                        'from': f'<sip:{self.dn}@{LOOPBACK}>;tag={self.tag}',
                        'to': f'<sip:{number}@{LOOPBACK}>'}
         self._request('INVITE', uri, self.dialog['from'], self.dialog['to'],
-                      call_id, self.cseq,
+                      call_id, self.cseq, extra,
                       body=sdp_offer(self.rtp.port, self.event_pt,
                                      codec=self.codec))
 
@@ -443,6 +444,14 @@ class Ua:
                       self.cseq)
         self.rtp = rtp
         return resp
+
+    def info(self, ctype, body, deadline=5.0):
+        """An INFO in the dialog; returns its final response."""
+        self.cseq += 1
+        d = self.dialog
+        self._request('INFO', d['uri'], d['from'], d['to'], d['call_id'],
+                      self.cseq, body=body, ctype=ctype)
+        return self.wait_response('INFO', deadline)
 
     def bye(self, deadline=5.0):
         self.cseq += 1

@@ -1,0 +1,334 @@
+/**
+ * @file codec.c  Participant info: the body one site sends the other
+ *
+ * Version 1, as docs/multisite.md gives it:
+ *
+ *   {"version":1,"parties":[{"alias":"1001","location":"A",
+ *                            "state":"Established"}, ...]}
+ *
+ * The parties a site has on its side of the call (the trunk's own party
+ * left out), in its join order. The decoder takes exactly that and
+ * nothing else: another version, an unknown or duplicate key, a name
+ * that is empty, too long or not printable ASCII, a state that is not
+ * one of a joined party, the same alias twice, more parties than a call
+ * holds, or trailing bytes. A peer that sends something else is a bug
+ * or not a sipserver, and guessing would show agents a wrong call; the
+ * reason names the first thing wrong, so the log says what to fix.
+ * jansson, not libre's JSON (libre-notes 9.9: it accepts invalid input).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "call/call.h"
+#include "site/site.h"
+
+static const struct {
+	const char *name;
+	enum call_party_state state;
+} states[] = {
+	{"Established", PARTY_ESTABLISHED},
+	{"Held", PARTY_HELD},
+	{"ListenDisconnected", PARTY_LISTEN_DISCONNECTED},
+};
+
+/**
+ * A site name or party alias: 1-64 bytes of printable ASCII, no space
+ * (as the location option takes)
+ *
+ * @return 0 or EINVAL
+ */
+int site_name_check(const char *s, size_t len)
+{
+	if (!s || !len || len > SITE_NAME_MAX)
+		return EINVAL;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] <= ' ' || s[i] > '~')
+			return EINVAL;
+	}
+
+	return 0;
+}
+
+static int refuse(char *why, size_t sz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int refuse(char *why, size_t sz, const char *fmt, ...)
+{
+	if (why && sz) {
+		va_list ap;
+
+		va_start(ap, fmt);
+		(void)vsnprintf(why, sz, fmt, ap);
+		va_end(ap);
+	}
+
+	return EBADMSG;
+}
+
+/* The peer's text, for a reason: at most 32 characters, anything not
+ * printable ASCII as '?', so a log line stays one harmless line */
+static const char *excerpt(char *buf, size_t bsz, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < bsz && i < 32; i++)
+		buf[i] = s[i] >= ' ' && s[i] <= '~' ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Only the keys named in keys[] (NULL-terminated) */
+static const char *unknown_key(const json_t *obj, const char *const *keys)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		size_t i;
+
+		for (i = 0; keys[i] && strcmp(keys[i], key); i++)
+			;
+		if (!keys[i])
+			return key;
+	}
+
+	return NULL;
+}
+
+static int name_get(char *dst, const json_t *obj, const char *key, size_t i,
+		    char *why, size_t sz)
+{
+	const json_t *v = json_object_get(obj, key);
+	const char *s = json_string_value(v);
+
+	if (!v)
+		return refuse(why, sz, "parties[%zu] has no \"%s\"", i, key);
+	if (!s)
+		return refuse(why, sz, "parties[%zu].%s is not a string", i,
+			      key);
+	if (site_name_check(s, json_string_length(v)))
+		return refuse(why, sz,
+			      "parties[%zu].%s is not 1-%d printable ASCII "
+			      "characters without spaces",
+			      i, key, SITE_NAME_MAX);
+
+	memcpy(dst, s, json_string_length(v) + 1);
+	return 0;
+}
+
+static int state_get(enum call_party_state *st, const json_t *obj, size_t i,
+		     char *why, size_t sz)
+{
+	const json_t *v = json_object_get(obj, "state");
+	const char *s = json_string_value(v);
+	char buf[40];
+
+	if (!v)
+		return refuse(why, sz, "parties[%zu] has no \"state\"", i);
+	if (!s)
+		return refuse(why, sz, "parties[%zu].state is not a string", i);
+
+	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+		if (!strcmp(s, states[k].name)) {
+			*st = states[k].state;
+			return 0;
+		}
+	}
+
+	return refuse(why, sz,
+		      "parties[%zu].state \"%s\" is not Established, Held "
+		      "or ListenDisconnected",
+		      i, excerpt(buf, sizeof(buf), s));
+}
+
+static int party_get(struct call_remote *r, const json_t *obj, size_t i,
+		     char *why, size_t sz)
+{
+	static const char *const keys[] = {"alias", "location", "state", NULL};
+	const char *bad;
+	int err;
+
+	if (!json_is_object(obj))
+		return refuse(why, sz, "parties[%zu] is not an object", i);
+	bad = unknown_key(obj, keys);
+	if (bad) {
+		char buf[40];
+
+		return refuse(why, sz, "parties[%zu] has an unknown key \"%s\"",
+			      i, excerpt(buf, sizeof(buf), bad));
+	}
+
+	memset(r, 0, sizeof(*r));
+	err = name_get(r->alias, obj, "alias", i, why, sz);
+	if (!err)
+		err = name_get(r->location, obj, "location", i, why, sz);
+	if (!err)
+		err = state_get(&r->state, obj, i, why, sz);
+
+	return err;
+}
+
+static int parties_get(struct call_remote *v, size_t *np, const json_t *arr,
+		       char *why, size_t sz)
+{
+	size_t n = json_array_size(arr);
+
+	if (!json_is_array(arr))
+		return refuse(why, sz, "\"parties\" is not an array");
+	if (n > SITE_PARTIES_MAX)
+		return refuse(why, sz,
+			      "\"parties\" has %zu entries, more than %d", n,
+			      SITE_PARTIES_MAX);
+
+	for (size_t i = 0; i < n; i++) {
+		int err = party_get(&v[i], json_array_get(arr, i), i, why, sz);
+
+		if (err)
+			return err;
+		for (size_t k = 0; k < i; k++) {
+			if (!strcmp(v[k].alias, v[i].alias))
+				return refuse(why, sz,
+					      "parties[%zu].alias is the "
+					      "alias of parties[%zu] too",
+					      i, k);
+		}
+	}
+
+	*np = n;
+	return 0;
+}
+
+static int version_check(const json_t *obj, char *why, size_t sz)
+{
+	const json_t *v = json_object_get(obj, "version");
+
+	if (!v)
+		return refuse(why, sz, "no \"version\"");
+	if (!json_is_integer(v))
+		return refuse(why, sz, "\"version\" is not an integer");
+	if (json_integer_value(v) != SITE_VERSION)
+		return refuse(why, sz, "version %lld is not %d",
+			      (long long)json_integer_value(v), SITE_VERSION);
+
+	return 0;
+}
+
+/**
+ * Read a participant-info body
+ *
+ * @param v   SITE_PARTIES_MAX entries; on error their contents are
+ *            undefined and *np is 0
+ * @param why On error, what was wrong: the key or entry, and at most
+ *            32 characters of the peer's text, made printable
+ *
+ * @return 0, EINVAL (no body given), EBADMSG (why says why)
+ */
+int site_parties_decode(struct call_remote *v, size_t *np, const char *body,
+			size_t len, char *why, size_t sz)
+{
+	static const char *const keys[] = {"version", "parties", NULL};
+	json_error_t jerr;
+	const char *bad;
+	char buf[40];
+	json_t *obj;
+	int err;
+
+	if (!v || !np || (!body && len))
+		return EINVAL;
+	*np = 0;
+	if (len > SITE_BODY_MAX)
+		return refuse(why, sz, "body of %zu bytes, more than %d", len,
+			      SITE_BODY_MAX);
+
+	obj = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj)
+		return refuse(why, sz, "not JSON: %s (line %d, column %d)",
+			      jerr.text, jerr.line, jerr.column);
+
+	if (!json_is_object(obj))
+		err = refuse(why, sz, "not a JSON object");
+	else if ((bad = unknown_key(obj, keys)))
+		err = refuse(why, sz, "unknown key \"%s\"",
+			     excerpt(buf, sizeof(buf), bad));
+	else
+		err = version_check(obj, why, sz);
+	if (!err && !json_object_get(obj, "parties"))
+		err = refuse(why, sz, "no \"parties\"");
+	if (!err)
+		err = parties_get(v, np, json_object_get(obj, "parties"), why,
+				  sz);
+
+	json_decref(obj);
+	if (err)
+		*np = 0;
+	return err;
+}
+
+static const char *state_name(enum call_party_state st)
+{
+	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+		if (states[k].state == st)
+			return states[k].name;
+	}
+
+	return NULL;
+}
+
+/**
+ * Write a participant-info body
+ *
+ * @param bodyp Set to a NUL-terminated string; free() it
+ *
+ * @return 0, EINVAL (more than SITE_PARTIES_MAX parties, a state or name
+ *         the decoder would refuse), ENOMEM
+ */
+int site_parties_encode(char **bodyp, const struct call_remote *v, size_t n)
+{
+	json_t *obj, *arr;
+	int err = 0;
+
+	if (!bodyp || n > SITE_PARTIES_MAX || (n && !v))
+		return EINVAL;
+
+	obj = json_object();
+	arr = json_array();
+	if (!obj || !arr ||
+	    json_object_set_new(obj, "version", json_integer(SITE_VERSION)) ||
+	    json_object_set(obj, "parties", arr))
+		err = ENOMEM;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct call_remote *r = &v[i];
+		const char *st = state_name(r->state);
+
+		if (!st ||
+		    site_name_check(r->alias,
+				    strnlen(r->alias, sizeof(r->alias))) ||
+		    site_name_check(
+			    r->location,
+			    strnlen(r->location, sizeof(r->location)))) {
+			err = EINVAL;
+			break;
+		}
+		if (json_array_append_new(arr,
+					  json_pack("{ss ss ss}", "alias",
+						    r->alias, "location",
+						    r->location, "state", st)))
+			err = ENOMEM;
+	}
+
+	*bodyp = err ? NULL : json_dumps(obj, JSON_COMPACT);
+	if (!err && !*bodyp)
+		err = ENOMEM;
+
+	json_decref(arr);
+	json_decref(obj);
+	return err;
+}
