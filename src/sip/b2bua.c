@@ -629,16 +629,28 @@ static struct call_endpoint ep_local(const struct b2bua *b, const char *dn)
 		.name = dn, .location = b->cfg->location, .moh = true};
 }
 
-/* A number behind a trunk. A party behind an inter-site trunk is on
- * the site it leads to: the caller's header names it, an answer will
- * (the trunk's name stands in until then). */
-static struct call_endpoint
-ep_trunk(const char *number, const struct cfg_dn *trunk, const char *site)
+/* A number behind a trunk. Its switch is this site, unless the trunk
+ * leads to another sipserver site: then it is on that site, which the
+ * caller's header names and an answer will (the trunk's name stands in
+ * until then). */
+static const char *trunk_location(const struct b2bua *b,
+				  const struct cfg_dn *trunk, const char *site)
+{
+	if (!trunk->inter_trunk)
+		return b->cfg->location;
+
+	return site && site[0] ? site : trunk->name;
+}
+
+static struct call_endpoint ep_trunk(const struct b2bua *b, const char *number,
+				     const struct cfg_dn *trunk,
+				     const char *site)
 {
 	return (struct call_endpoint){.name = number,
 				      .external = true,
 				      .trunk = trunk->name,
-				      .location = site ? site : trunk->name,
+				      .location =
+					      trunk_location(b, trunk, site),
 				      .moh = trunk->moh,
 				      .site = trunk->inter_trunk};
 }
@@ -680,7 +692,7 @@ static int dialled(struct b2bua *b, const char *number, struct route *r,
 		return EHOSTUNREACH;
 	}
 
-	*ep = r->kind == ROUTE_TRUNK ? ep_trunk(r->number, r->dn, NULL)
+	*ep = r->kind == ROUTE_TRUNK ? ep_trunk(b, r->number, r->dn, NULL)
 				     : ep_local(b, r->dn->name);
 	return 0;
 }
@@ -837,8 +849,7 @@ static bool caller_of(struct b2bua *b, const struct sip_msg *msg,
 			return false;
 		}
 		pl_strcpy(&msg->from.uri.user, iv->from, sizeof(iv->from));
-		iv->caller = ep_trunk(iv->from, trunk,
-				      trunk->inter_trunk ? iv->site : NULL);
+		iv->caller = ep_trunk(b, iv->from, trunk, iv->site);
 		iv->type = CALL_INBOUND;
 		return true;
 	}
@@ -877,7 +888,7 @@ static bool callee_of(struct b2bua *b, const struct sip_msg *msg,
 			       "calls from a trunk to a trunk are not routed");
 			return false;
 		}
-		iv->callee = ep_trunk(r->number, r->dn, NULL);
+		iv->callee = ep_trunk(b, r->number, r->dn, NULL);
 		iv->type = CALL_OUTBOUND;
 		return true;
 	}

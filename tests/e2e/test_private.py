@@ -47,7 +47,8 @@ MUSIC = 700
 
 
 def location(alias):
-    return 'gw' if alias == CUSTOMER else 'Home'
+    # the customer's switch is this site too, not its gateway's DN name
+    return 'Home'
 
 
 def snapshot(cti, dns, c1, want):
