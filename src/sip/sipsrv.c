@@ -15,7 +15,7 @@
 #include "reg/reg.h"
 #include "sip/sipsrv.h"
 
-#define ALLOW "Allow: INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS\r\n"
+#define ALLOW "Allow: INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS, INFO\r\n"
 
 struct sipsrv {
 	struct sip *sip;
