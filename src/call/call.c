@@ -404,7 +404,8 @@ int call_party_find(const struct call_model *m, uint64_t connid, const char *dn,
 	return ENOTCONN;
 }
 
-static void info_of(struct call_party_info *pi, const struct party *p)
+/** What the queries show of a party of this site */
+void party_info(struct call_party_info *pi, const struct party *p)
 {
 	pi->call = p->call;
 	pi->name = p->alias;
@@ -432,7 +433,7 @@ static bool dn_walk_h(struct le *le, void *arg)
 		if (p->external || p->state == PARTY_RELEASED ||
 		    strcmp(p->name, w->dn))
 			continue;
-		info_of(&pi, p);
+		party_info(&pi, p);
 		w->h(&pi, w->arg);
 	}
 
@@ -468,7 +469,7 @@ int call_parties(const struct call_model *m, uint64_t connid, call_party_h *h,
 
 		if (p->state == PARTY_RELEASED)
 			continue;
-		info_of(&pi, p);
+		party_info(&pi, p);
 		h(&pi, arg);
 	}
 

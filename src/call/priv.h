@@ -65,6 +65,7 @@ struct party *party_find(const struct call_model *m, uint32_t id);
 struct party *party_other(const struct party *p);
 struct party *party_of_leg(const struct call_model *m, uint32_t leg);
 struct party *party_by_alias(const struct call *call, const char *alias);
+void party_info(struct call_party_info *pi, const struct party *p);
 int party_alias_set(struct party *p);
 void party_move(struct party *p, struct call *to);
 bool party_joined(const struct party *p);

@@ -164,16 +164,6 @@ static void remote_info(struct call_party_info *pi, const struct party *p,
 	pi->remote = true;
 }
 
-static void local_info(struct call_party_info *pi, const struct party *p)
-{
-	pi->call = p->call;
-	pi->name = p->alias;
-	pi->location = p->location;
-	pi->state = p->state;
-	pi->external = p->external;
-	pi->remote = false;
-}
-
 /**
  * Every party of the whole call across sites, in join order: an
  * inter-site trunk party stands for the parties its site reported, at
@@ -199,7 +189,7 @@ int call_parties_all(const struct call_model *m, uint64_t connid,
 		if (p->state == PARTY_RELEASED || p->id == except)
 			continue;
 		if (!p->site || !p->remote_known) {
-			local_info(&pi, p);
+			party_info(&pi, p);
 			h(&pi, arg);
 			continue;
 		}
