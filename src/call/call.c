@@ -160,6 +160,7 @@ struct party *party_create(struct call *call, const struct call_endpoint *ep,
 	p->role = role;
 	p->external = ep->external;
 	p->moh = ep->moh;
+	p->seen_as = PARTY_ESTABLISHED;
 	p->site = ep->external && ep->site;
 	err = str_dup(&p->name, ep->name);
 	if (!err && ep->trunk)

@@ -206,7 +206,8 @@ struct call_remote {
 int call_party_location(struct call_model *m, uint32_t party,
 			const char *location);
 int call_party_remote(struct call_model *m, uint32_t party,
-		      const struct call_remote *v, size_t n);
+		      const struct call_remote *v, size_t n,
+		      enum call_party_state you);
 
 /* Queries */
 

@@ -47,7 +47,9 @@ struct party {
 	bool site;		    /**< on an inter-site trunk */
 	struct call_remote *remote; /**< site: its parties, as reported */
 	uint32_t nremote;
-	bool remote_known; /**< site: the list has come */
+	bool remote_known;	       /**< site: the list has come */
+	enum call_party_state seen_as; /**< site: what its site made of this
+					    side ("you"), e.g. disconnected */
 	enum call_party_state state;
 	const char *role;	    /**< ThisDNRole in its events */
 	char *music;		    /**< what it plays to others while held */

@@ -10,8 +10,10 @@
  * party itself is never listed once its site has spoken. After every
  * change of the call's membership or states (call_parties_emit) each
  * such party gets CALL_LEG_PARTIES: its site is told who is on this
- * side, which is everything but what came from it. Reports are about
- * the other site's parties only, so they never change a state here.
+ * side, which is everything but what came from it. Reports never change
+ * a state here: the other site's parties are shown as reported, and
+ * what that site made of this side ("you": listen-disconnected there)
+ * only changes how this side's connected parties are shown.
  */
 #include <string.h>
 #include <re.h>
@@ -95,8 +97,9 @@ static bool view_same(const struct party *p, const struct call_remote *v,
 
 /**
  * The site behind an inter-site trunk party reported its parties (all
- * of them, replacing the last report). The call's snapshots follow when
- * what the party shows changed.
+ * of them, replacing the last report) and what it made of this side
+ * (you: Established, Held or ListenDisconnected). The call's snapshots
+ * follow when what the call shows changed.
  *
  * @return 0 (also when nothing changed), ENOENT, EPROTO (not an
  *         inter-site trunk party), EINVAL (a list the codec would not
@@ -104,7 +107,8 @@ static bool view_same(const struct party *p, const struct call_remote *v,
  *         name); nothing changes on error
  */
 int call_party_remote(struct call_model *m, uint32_t party,
-		      const struct call_remote *v, size_t n)
+		      const struct call_remote *v, size_t n,
+		      enum call_party_state you)
 {
 	struct call_remote *copy = NULL;
 	struct party *p;
@@ -121,7 +125,9 @@ int call_party_remote(struct call_model *m, uint32_t party,
 		    !v[i].location[0])
 			return EINVAL;
 	}
-	same = view_same(p, v, n);
+	if (!remote_state_ok(you))
+		return EINVAL;
+	same = view_same(p, v, n) && p->seen_as == you;
 	if (same && p->remote_known)
 		return 0;
 
@@ -135,6 +141,7 @@ int call_party_remote(struct call_model *m, uint32_t party,
 	p->remote = copy;
 	p->nremote = (uint32_t)n;
 	p->remote_known = true;
+	p->seen_as = you;
 
 	if (!same && party_joined(p))
 		call_parties_emit(p->call);
@@ -164,6 +171,25 @@ static void remote_info(struct call_party_info *pi, const struct party *p,
 	pi->remote = true;
 }
 
+/* How the other site sees this side: a connected party of this side is
+ * shown as disconnected when the site of an inter-site party of the
+ * call disconnected that party's side there */
+static enum call_party_state seen_state(const struct party *p)
+{
+	if (p->site || p->state != PARTY_ESTABLISHED)
+		return p->state;
+
+	for (struct le *le = p->call->partyl.head; le; le = le->next) {
+		const struct party *s = le->data;
+
+		if (s->site && party_joined(s) &&
+		    s->seen_as != PARTY_ESTABLISHED)
+			return s->seen_as;
+	}
+
+	return p->state;
+}
+
 /**
  * Every party of the whole call across sites, in join order: an
  * inter-site trunk party stands for the parties its site reported, at
@@ -190,6 +216,7 @@ int call_parties_all(const struct call_model *m, uint64_t connid,
 			continue;
 		if (!p->site || !p->remote_known) {
 			party_info(&pi, p);
+			pi.state = seen_state(p);
 			h(&pi, arg);
 			continue;
 		}

@@ -68,6 +68,19 @@ static void tell_h(const struct call_party_info *pi, void *arg)
 	r->state = pi->state;
 }
 
+/* What this site makes of the other site's side: the trunk party's state
+ * (disconnected by a TListenDisconnect here, say), as the body carries it */
+static enum call_party_state you_of(const struct call_model *m, uint32_t party)
+{
+	enum call_party_state st = PARTY_ESTABLISHED;
+
+	if (call_party_state(m, party, &st) ||
+	    (st != PARTY_HELD && st != PARTY_LISTEN_DISCONNECTED))
+		return PARTY_ESTABLISHED;
+
+	return st;
+}
+
 /**
  * Tell the site behind the party's leg who is on this side of its call
  *
@@ -92,7 +105,7 @@ int b2bua_site_tell(const struct call_model *m, struct leg *l, uint32_t party)
 		log_warn("site", "party %u: %u parties not told (at most %d)",
 			 party, t->dropped, SITE_PARTIES_MAX);
 
-	err = site_parties_encode(&body, t->v, t->n);
+	err = site_parties_encode(&body, t->v, t->n, you_of(m, party));
 	if (!err)
 		err = leg_tell(l, SITE_CTYPE, body);
 	if (err)
@@ -116,6 +129,7 @@ int b2bua_site_tell(const struct call_model *m, struct leg *l, uint32_t party)
 void b2bua_site_heard(struct sip *sip, struct call_model *m, uint32_t party,
 		      const struct sip_msg *msg)
 {
+	enum call_party_state you;
 	struct call_remote *v;
 	char why[160] = "";
 	size_t n = 0;
@@ -135,7 +149,7 @@ void b2bua_site_heard(struct sip *sip, struct call_model *m, uint32_t party,
 		return;
 	}
 
-	err = site_parties_decode(v, &n, (const char *)mbuf_buf(msg->mb),
+	err = site_parties_decode(v, &n, &you, (const char *)mbuf_buf(msg->mb),
 				  mbuf_get_left(msg->mb), why, sizeof(why));
 	if (err) {
 		refuse(sip, msg, 400, "Bad Request", NULL,
@@ -143,7 +157,7 @@ void b2bua_site_heard(struct sip *sip, struct call_model *m, uint32_t party,
 		goto out;
 	}
 
-	err = call_party_remote(m, party, v, n);
+	err = call_party_remote(m, party, v, n, you);
 	switch (err) {
 	case 0:
 		log_debug("site", "party %u: %zu parties reported", party, n);

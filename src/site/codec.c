@@ -4,10 +4,13 @@
  * Version 1, as docs/multisite.md gives it:
  *
  *   {"version":1,"parties":[{"alias":"1001","location":"A",
- *                            "state":"Established"}, ...]}
+ *                            "state":"Established"}, ...],
+ *    "you":"ListenDisconnected"}
  *
  * The parties a site has on its side of the call (the trunk's own party
- * left out), in its join order. The decoder takes exactly that and
+ * left out), in its join order; and, when it is not Established, the
+ * state the sending site gives the trunk's party, that is the whole
+ * receiving side ("you": e.g. disconnected by a TListenDisconnect there). The decoder takes exactly that and
  * nothing else: another version, an unknown or duplicate key, a name
  * that is empty, too long or not printable ASCII, a state that is not
  * one of a joined party, the same alias twice, more parties than a call
@@ -123,17 +126,15 @@ static int name_get(char *dst, const json_t *obj, const char *key, size_t i,
 	return 0;
 }
 
-static int state_get(enum call_party_state *st, const json_t *obj, size_t i,
-		     char *why, size_t sz)
+/* A state named by the value v of what (e.g. "parties[2].state") */
+static int state_of(enum call_party_state *st, const json_t *v,
+		    const char *what, char *why, size_t sz)
 {
-	const json_t *v = json_object_get(obj, "state");
 	const char *s = json_string_value(v);
 	char buf[40];
 
-	if (!v)
-		return refuse(why, sz, "parties[%zu] has no \"state\"", i);
 	if (!s)
-		return refuse(why, sz, "parties[%zu].state is not a string", i);
+		return refuse(why, sz, "%s is not a string", what);
 
 	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
 		if (!strcmp(s, states[k].name)) {
@@ -143,9 +144,32 @@ static int state_get(enum call_party_state *st, const json_t *obj, size_t i,
 	}
 
 	return refuse(why, sz,
-		      "parties[%zu].state \"%s\" is not Established, Held "
-		      "or ListenDisconnected",
-		      i, excerpt(buf, sizeof(buf), s));
+		      "%s \"%s\" is not Established, Held or "
+		      "ListenDisconnected",
+		      what, excerpt(buf, sizeof(buf), s));
+}
+
+static int state_get(enum call_party_state *st, const json_t *obj, size_t i,
+		     char *why, size_t sz)
+{
+	const json_t *v = json_object_get(obj, "state");
+	char what[32];
+
+	if (!v)
+		return refuse(why, sz, "parties[%zu] has no \"state\"", i);
+
+	(void)snprintf(what, sizeof(what), "parties[%zu].state", i);
+	return state_of(st, v, what, why, sz);
+}
+
+/* "you" is optional: without it, this side is Established there */
+static int you_get(enum call_party_state *you, const json_t *obj, char *why,
+		   size_t sz)
+{
+	const json_t *v = json_object_get(obj, "you");
+
+	*you = PARTY_ESTABLISHED;
+	return v ? state_of(you, v, "\"you\"", why, sz) : 0;
 }
 
 static int party_get(struct call_remote *r, const json_t *obj, size_t i,
@@ -225,22 +249,25 @@ static int version_check(const json_t *obj, char *why, size_t sz)
  *
  * @param v   SITE_PARTIES_MAX entries; on error their contents are
  *            undefined and *np is 0
+ * @param youp The state the sender gives this side (Established when
+ *            the body does not say)
  * @param why On error, what was wrong: the key or entry, and at most
  *            32 characters of the peer's text, made printable
  *
  * @return 0, EINVAL (no body given), EBADMSG (why says why)
  */
-int site_parties_decode(struct call_remote *v, size_t *np, const char *body,
+int site_parties_decode(struct call_remote *v, size_t *np,
+			enum call_party_state *youp, const char *body,
 			size_t len, char *why, size_t sz)
 {
-	static const char *const keys[] = {"version", "parties", NULL};
+	static const char *const keys[] = {"version", "parties", "you", NULL};
 	json_error_t jerr;
 	const char *bad;
 	char buf[40];
 	json_t *obj;
 	int err;
 
-	if (!v || !np || (!body && len))
+	if (!v || !np || !youp || (!body && len))
 		return EINVAL;
 	*np = 0;
 	if (len > SITE_BODY_MAX)
@@ -264,6 +291,8 @@ int site_parties_decode(struct call_remote *v, size_t *np, const char *body,
 	if (!err)
 		err = parties_get(v, np, json_object_get(obj, "parties"), why,
 				  sz);
+	if (!err)
+		err = you_get(youp, obj, why, sz);
 
 	json_decref(obj);
 	if (err)
@@ -286,15 +315,19 @@ static const char *state_name(enum call_party_state st)
  *
  * @param bodyp Set to a NUL-terminated string; free() it
  *
+ * @param you   The state this site gives the receiving side (the trunk's
+ *              party here); written only when it is not Established
+ *
  * @return 0, EINVAL (more than SITE_PARTIES_MAX parties, a state or name
  *         the decoder would refuse), ENOMEM
  */
-int site_parties_encode(char **bodyp, const struct call_remote *v, size_t n)
+int site_parties_encode(char **bodyp, const struct call_remote *v, size_t n,
+			enum call_party_state you)
 {
 	json_t *obj, *arr;
 	int err = 0;
 
-	if (!bodyp || n > SITE_PARTIES_MAX || (n && !v))
+	if (!bodyp || n > SITE_PARTIES_MAX || (n && !v) || !state_name(you))
 		return EINVAL;
 
 	obj = json_object();
@@ -302,6 +335,10 @@ int site_parties_encode(char **bodyp, const struct call_remote *v, size_t n)
 	if (!obj || !arr ||
 	    json_object_set_new(obj, "version", json_integer(SITE_VERSION)) ||
 	    json_object_set(obj, "parties", arr))
+		err = ENOMEM;
+
+	if (!err && you != PARTY_ESTABLISHED &&
+	    json_object_set_new(obj, "you", json_string(state_name(you))))
 		err = ENOMEM;
 
 	for (size_t i = 0; i < n && !err; i++) {

@@ -10,6 +10,7 @@
  */
 
 struct call_remote;
+enum call_party_state;
 
 /** Names the sending site in its INVITE and in its answers to one */
 #define SITE_HDR "X-Sipserver-Site"
@@ -24,6 +25,8 @@ enum {
 };
 
 int site_name_check(const char *s, size_t len);
-int site_parties_decode(struct call_remote *v, size_t *np, const char *body,
+int site_parties_decode(struct call_remote *v, size_t *np,
+			enum call_party_state *youp, const char *body,
 			size_t len, char *why, size_t sz);
-int site_parties_encode(char **bodyp, const struct call_remote *v, size_t n);
+int site_parties_encode(char **bodyp, const struct call_remote *v, size_t n,
+			enum call_party_state you);

@@ -851,9 +851,12 @@ static void where_h(const struct call_party_info *pi, void *arg)
 	char *buf = arg;
 	size_t len = strlen(buf);
 
-	snprintf(buf + len, 256 - len, " %s@%s%s%s", pi->name, pi->location,
+	snprintf(buf + len, 256 - len, " %s@%s%s%s%s", pi->name, pi->location,
 		 pi->remote ? "(remote)" : "",
-		 pi->state == PARTY_HELD ? ":Held" : "");
+		 pi->state == PARTY_ESTABLISHED ? "" : ":",
+		 pi->state == PARTY_ESTABLISHED
+			 ? ""
+			 : call_party_state_name(pi->state));
 }
 
 /* Every party of the whole call, with its location, or without one */
@@ -929,7 +932,7 @@ static void test_site_remote(void **state)
 	/* the site reports 2001 and 2002: they take the trunk party's place */
 	remote_set(&v[0], "2001", "B", PARTY_ESTABLISHED);
 	remote_set(&v[1], "2002", "B", PARTY_HELD);
-	assert_int_equal(0, call_party_remote(m, 2, v, 2));
+	assert_int_equal(0, call_party_remote(m, 2, v, 2, PARTY_ESTABLISHED));
 	expect("ev Parties 1001 1001 2001 2002:Held\n"
 	       "leg parties p2\n");
 	assert_string_equal(" 1001@Home 2001@B(remote) 2002@B(remote):Held",
@@ -937,11 +940,11 @@ static void test_site_remote(void **state)
 	assert_string_equal(" 1001@Home", where(m, 0x1000, 2));
 
 	/* the same report again changes nothing */
-	assert_int_equal(0, call_party_remote(m, 2, v, 2));
+	assert_int_equal(0, call_party_remote(m, 2, v, 2, PARTY_ESTABLISHED));
 	expect("");
 
 	/* 2002 left on B */
-	assert_int_equal(0, call_party_remote(m, 2, v, 1));
+	assert_int_equal(0, call_party_remote(m, 2, v, 1, PARTY_ESTABLISHED));
 	expect("ev Parties 1001 1001 2001\n"
 	       "leg parties p2\n");
 
@@ -954,6 +957,31 @@ static void test_site_remote(void **state)
 	       "leg parties p2\n");
 }
 
+/* The other site disconnected this side (its trunk party there): this
+ * side's connected parties are shown so; its own states do not change */
+static void test_site_seen_as(void **state)
+{
+	struct call_model *m = *state;
+	struct call_remote v[1];
+
+	site_call(m);
+	remote_set(&v[0], "2001", "B", PARTY_ESTABLISHED);
+	assert_int_equal(
+		0, call_party_remote(m, 2, v, 1, PARTY_LISTEN_DISCONNECTED));
+	expect("ev Parties 1001 1001:ListenDisconnected 2001\n"
+	       "leg parties p2\n");
+	assert_string_equal(" 1001@Home:ListenDisconnected 2001@B(remote)",
+			    where(m, 0x1000, 0));
+
+	/* the same again: nothing; reconnected there: shown connected */
+	assert_int_equal(
+		0, call_party_remote(m, 2, v, 1, PARTY_LISTEN_DISCONNECTED));
+	expect("");
+	assert_int_equal(0, call_party_remote(m, 2, v, 1, PARTY_ESTABLISHED));
+	expect("ev Parties 1001 1001 2001\n"
+	       "leg parties p2\n");
+}
+
 static void test_site_refusals(void **state)
 {
 	struct call_model *m = *state;
@@ -963,27 +991,36 @@ static void test_site_refusals(void **state)
 	remote_set(&v[0], "2001", "B", PARTY_ESTABLISHED);
 
 	/* not from an inter-site trunk party; no such party */
-	assert_int_equal(EPROTO, call_party_remote(m, 1, v, 1));
-	assert_int_equal(ENOENT, call_party_remote(m, 99, v, 1));
+	assert_int_equal(EPROTO,
+			 call_party_remote(m, 1, v, 1, PARTY_ESTABLISHED));
+	assert_int_equal(ENOENT,
+			 call_party_remote(m, 99, v, 1, PARTY_ESTABLISHED));
 
 	/* what the codec never gives: a state not joined, no name, too many */
 	remote_set(&v[0], "2001", "B", PARTY_RINGING);
-	assert_int_equal(EINVAL, call_party_remote(m, 2, v, 1));
+	assert_int_equal(EINVAL,
+			 call_party_remote(m, 2, v, 1, PARTY_ESTABLISHED));
 	remote_set(&v[0], "", "B", PARTY_HELD);
-	assert_int_equal(EINVAL, call_party_remote(m, 2, v, 1));
+	assert_int_equal(EINVAL,
+			 call_party_remote(m, 2, v, 1, PARTY_ESTABLISHED));
 	remote_set(&v[0], "2001", "", PARTY_HELD);
-	assert_int_equal(EINVAL, call_party_remote(m, 2, v, 1));
+	assert_int_equal(EINVAL,
+			 call_party_remote(m, 2, v, 1, PARTY_ESTABLISHED));
 	for (int i = 0; i <= CALL_MAX_PARTIES; i++)
 		remote_set(&v[i], "x", "B", PARTY_HELD);
 	assert_int_equal(EINVAL,
-			 call_party_remote(m, 2, v, CALL_MAX_PARTIES + 1));
-	assert_int_equal(EINVAL, call_party_remote(m, 2, NULL, 1));
+			 call_party_remote(m, 2, v, CALL_MAX_PARTIES + 1,
+					   PARTY_ESTABLISHED));
+	assert_int_equal(EINVAL,
+			 call_party_remote(m, 2, NULL, 1, PARTY_ESTABLISHED));
+	remote_set(&v[0], "2001", "B", PARTY_HELD);
+	assert_int_equal(EINVAL, call_party_remote(m, 2, v, 1, PARTY_RINGING));
 	expect("");
 	assert_string_equal(" 1001@Home 2001@B", where(m, 0x1000, 0));
 
 	/* an empty report: the site has nobody else (the trunk party itself
 	 * is never listed) */
-	assert_int_equal(0, call_party_remote(m, 2, v, 0));
+	assert_int_equal(0, call_party_remote(m, 2, v, 0, PARTY_ESTABLISHED));
 	expect("ev Parties 1001 1001\n"
 	       "leg parties p2\n");
 }
@@ -1014,7 +1051,7 @@ static void test_site_inbound(void **state)
 
 	/* the first report names the party the trunk stood for: no news */
 	remote_set(&v[0], "1001", "A", PARTY_ESTABLISHED);
-	assert_int_equal(0, call_party_remote(m, a, v, 1));
+	assert_int_equal(0, call_party_remote(m, a, v, 1, PARTY_ESTABLISHED));
 	expect("");
 	assert_string_equal(" 1001@A(remote) 1002@Home", where(m, 0x1000, 0));
 
@@ -1061,6 +1098,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_site_call, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_site_remote, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_site_seen_as, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_site_refusals, setup,
 						teardown),

@@ -31,13 +31,15 @@ static void test_round_trip(void **state)
 	char *body = NULL;
 	char why[256] = "";
 	size_t n = 99;
+	enum call_party_state you;
 	(void)state;
 
 	remote_set(&in[0], "5551234", "gw", PARTY_ESTABLISHED);
 	remote_set(&in[1], "1001", "A", PARTY_HELD);
 	remote_set(&in[2], "1002", "A", PARTY_LISTEN_DISCONNECTED);
 
-	assert_int_equal(0, site_parties_encode(&body, in, 3));
+	assert_int_equal(0,
+			 site_parties_encode(&body, in, 3, PARTY_ESTABLISHED));
 	assert_string_equal(
 		"{\"version\":1,\"parties\":["
 		"{\"alias\":\"5551234\",\"location\":\"gw\","
@@ -47,11 +49,42 @@ static void test_round_trip(void **state)
 		"\"state\":\"ListenDisconnected\"}]}",
 		body);
 
-	assert_int_equal(0, site_parties_decode(out, &n, body, strlen(body),
-						why, sizeof(why)));
+	assert_int_equal(0,
+			 site_parties_decode(out, &n, &you, body, strlen(body),
+					     why, sizeof(why)));
 	assert_int_equal(3, n);
 	assert_memory_equal(in, out, sizeof(in));
+	assert_int_equal(PARTY_ESTABLISHED, you); /* not written: Established */
 	free(body);
+}
+
+/* "you": what the sender made of the receiving side, written only when
+ * it is not Established */
+static void test_you(void **state)
+{
+	struct call_remote in[1], out[SITE_PARTIES_MAX];
+	char *body = NULL;
+	char why[256] = "";
+	size_t n = 0;
+	enum call_party_state you = PARTY_ESTABLISHED;
+	(void)state;
+
+	remote_set(&in[0], "1001", "A", PARTY_ESTABLISHED);
+	assert_int_equal(0, site_parties_encode(&body, in, 1,
+						PARTY_LISTEN_DISCONNECTED));
+	assert_string_equal("{\"version\":1,\"parties\":[{\"alias\":\"1001\","
+			    "\"location\":\"A\",\"state\":\"Established\"}],"
+			    "\"you\":\"ListenDisconnected\"}",
+			    body);
+	assert_int_equal(0,
+			 site_parties_decode(out, &n, &you, body, strlen(body),
+					     why, sizeof(why)));
+	assert_int_equal(1, n);
+	assert_int_equal(PARTY_LISTEN_DISCONNECTED, you);
+	free(body);
+
+	assert_int_equal(EINVAL,
+			 site_parties_encode(&body, in, 1, PARTY_RINGING));
 }
 
 static void test_empty_list(void **state)
@@ -61,13 +94,16 @@ static void test_empty_list(void **state)
 	char *enc = NULL;
 	char why[256];
 	size_t n = 7;
+	enum call_party_state you;
 	(void)state;
 
-	assert_int_equal(0, site_parties_decode(out, &n, body, strlen(body),
-						why, sizeof(why)));
+	assert_int_equal(0,
+			 site_parties_decode(out, &n, &you, body, strlen(body),
+					     why, sizeof(why)));
 	assert_int_equal(0, n);
 
-	assert_int_equal(0, site_parties_encode(&enc, NULL, 0));
+	assert_int_equal(0,
+			 site_parties_encode(&enc, NULL, 0, PARTY_ESTABLISHED));
 	assert_string_equal("{\"version\":1,\"parties\":[]}", enc);
 	free(enc);
 }
@@ -81,10 +117,12 @@ static void test_whitespace_and_order(void **state)
 	struct call_remote out[SITE_PARTIES_MAX];
 	char why[256];
 	size_t n = 0;
+	enum call_party_state you;
 	(void)state;
 
-	assert_int_equal(0, site_parties_decode(out, &n, body, strlen(body),
-						why, sizeof(why)));
+	assert_int_equal(0,
+			 site_parties_decode(out, &n, &you, body, strlen(body),
+					     why, sizeof(why)));
 	assert_int_equal(1, n);
 	assert_string_equal("2001", out[0].alias);
 	assert_string_equal("B", out[0].location);
@@ -97,6 +135,9 @@ static const struct {
 } bad[] = {
 	{"", "not JSON"},
 	{"not json", "not JSON"},
+	{"{\"version\":1,\"parties\":[],\"you\":\"Ringing\"}",
+	 "\"you\" \"Ringing\" is not Established"},
+	{"{\"version\":1,\"parties\":[],\"you\":1}", "\"you\" is not a string"},
 	{"{\"version\":1,\"parties\":[]} x", "not JSON"},
 	{"{\"version\":1,\"parties\":[]}{}", "not JSON"},
 	{"[]", "not a JSON object"},
@@ -164,12 +205,13 @@ static const struct {
 static void test_malformed(void **state)
 {
 	struct call_remote out[SITE_PARTIES_MAX];
+	enum call_party_state you;
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char why[256] = "";
 		size_t n = 5;
-		int err = site_parties_decode(out, &n, bad[i].body,
+		int err = site_parties_decode(out, &n, &you, bad[i].body,
 					      strlen(bad[i].body), why,
 					      sizeof(why));
 
@@ -190,6 +232,7 @@ static void test_limits(void **state)
 	char *body = NULL, *big;
 	char why[256] = "";
 	size_t n = 0, len;
+	enum call_party_state you;
 	(void)state;
 
 	for (int i = 0; i < SITE_PARTIES_MAX + 1; i++) {
@@ -199,11 +242,14 @@ static void test_limits(void **state)
 		remote_set(&in[i], alias, "B", PARTY_ESTABLISHED);
 	}
 	assert_int_equal(EINVAL,
-			 site_parties_encode(&body, in, SITE_PARTIES_MAX + 1));
+			 site_parties_encode(&body, in, SITE_PARTIES_MAX + 1,
+					     PARTY_ESTABLISHED));
 
-	assert_int_equal(0, site_parties_encode(&body, in, SITE_PARTIES_MAX));
-	assert_int_equal(0, site_parties_decode(out, &n, body, strlen(body),
-						why, sizeof(why)));
+	assert_int_equal(0, site_parties_encode(&body, in, SITE_PARTIES_MAX,
+						PARTY_ESTABLISHED));
+	assert_int_equal(0,
+			 site_parties_decode(out, &n, &you, body, strlen(body),
+					     why, sizeof(why)));
 	assert_int_equal(SITE_PARTIES_MAX, n);
 	free(body);
 
@@ -218,15 +264,15 @@ static void test_limits(void **state)
 					"\"B\",\"state\":\"Held\"}",
 					i ? "," : "", i);
 	len += (size_t)snprintf(big + len, SITE_BODY_MAX - len, "]}");
-	assert_int_equal(EBADMSG, site_parties_decode(out, &n, big, len, why,
-						      sizeof(why)));
+	assert_int_equal(EBADMSG, site_parties_decode(out, &n, &you, big, len,
+						      why, sizeof(why)));
 	assert_non_null(strstr(why, "has 33 entries, more than 32"));
 
 	/* longer than the limit: refused before parsing */
 	memset(big, ' ', SITE_BODY_MAX + 1);
-	assert_int_equal(EBADMSG,
-			 site_parties_decode(out, &n, big, SITE_BODY_MAX + 1,
-					     why, sizeof(why)));
+	assert_int_equal(EBADMSG, site_parties_decode(out, &n, &you, big,
+						      SITE_BODY_MAX + 1, why,
+						      sizeof(why)));
 	assert_non_null(strstr(why, "more than 16384"));
 	free(big);
 }
@@ -238,13 +284,16 @@ static void test_encode_refuses(void **state)
 	(void)state;
 
 	remote_set(&r, "1001", "A", PARTY_RINGING);
-	assert_int_equal(EINVAL, site_parties_encode(&body, &r, 1));
+	assert_int_equal(EINVAL,
+			 site_parties_encode(&body, &r, 1, PARTY_ESTABLISHED));
 	assert_null(body);
 
 	remote_set(&r, "10 01", "A", PARTY_HELD);
-	assert_int_equal(EINVAL, site_parties_encode(&body, &r, 1));
+	assert_int_equal(EINVAL,
+			 site_parties_encode(&body, &r, 1, PARTY_ESTABLISHED));
 	remote_set(&r, "1001", "", PARTY_HELD);
-	assert_int_equal(EINVAL, site_parties_encode(&body, &r, 1));
+	assert_int_equal(EINVAL,
+			 site_parties_encode(&body, &r, 1, PARTY_ESTABLISHED));
 }
 
 static void test_name_check(void **state)
@@ -270,6 +319,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_you),
 		cmocka_unit_test(test_empty_list),
 		cmocka_unit_test(test_whitespace_and_order),
 		cmocka_unit_test(test_malformed),
