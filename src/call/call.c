@@ -335,6 +335,14 @@ uint32_t call_party_leg(const struct call_model *m, uint32_t party)
 	return p ? p->leg : 0;
 }
 
+/** The Trunk DN a party is reached through, or NULL (a phone of ours) */
+const char *call_party_trunk(const struct call_model *m, uint32_t party)
+{
+	const struct party *p = party_find(m, party);
+
+	return p && p->external ? p->trunk : NULL;
+}
+
 /** The party in control of a leg (for what its phone does), or 0 */
 uint32_t call_leg_party(const struct call_model *m, uint32_t leg)
 {

@@ -222,6 +222,7 @@ const char *call_event_name(enum call_event_type type);
 const struct call *call_main(const struct call *call);
 uint32_t call_party_leg(const struct call_model *m, uint32_t party);
 uint32_t call_leg_party(const struct call_model *m, uint32_t leg);
+const char *call_party_trunk(const struct call_model *m, uint32_t party);
 int call_party_state(const struct call_model *m, uint32_t party,
 		     enum call_party_state *statep);
 int call_party_find(const struct call_model *m, uint64_t connid, const char *dn,

@@ -33,6 +33,7 @@
 #include "sip/b2bua.h"
 #include "sip/sipsrv.h"
 #include "sip/site.h"
+#include "sip/peer.h"
 #include "site/site.h"
 
 enum {
@@ -56,6 +57,7 @@ struct b2bua {
 	b2bua_event_h *eventh; /**< CTI events go here */
 	char auto_answer[160]; /**< headers asking a phone to answer itself */
 	char site_hdr[96];     /**< naming this site to another */
+	struct peer_watch *peers; /**< pings to the other sites */
 	void *event_arg;
 	struct tmr gc;
 };
@@ -467,6 +469,53 @@ static void info_h(struct leg *l, const struct sip_msg *msg, void *arg)
 
 static const struct leg_h leg_handlers = {progress_h, answered_h, failed_h,
 					  closed_h,   hold_h,	  info_h};
+
+struct gone {
+	const struct b2bua *b;
+	const char *trunk;
+	uint32_t *party;
+	uint32_t n;
+};
+
+static bool through_h(struct le *le, void *arg)
+{
+	const struct entry *e = le->data;
+	struct gone *g = arg;
+	const char *trunk = call_party_trunk(g->b->model, e->party);
+
+	if (trunk && !strcmp(trunk, g->trunk))
+		g->party[g->n++] = e->party;
+	return false;
+}
+
+/* The other site went down (peer.c): its parties leave every call here,
+ * with the usual events, as if each had hung up; the BYE that goes to
+ * the dead site is a formality */
+static void site_down_h(const char *trunk, void *arg)
+{
+	struct b2bua *b = arg;
+	struct gone g = {b, trunk, NULL, 0};
+
+	g.party = mem_zalloc((b->nlegs + 1) * sizeof(*g.party), NULL);
+	if (!g.party)
+		return;
+	(void)hash_apply(b->legs, through_h, &g);
+
+	for (uint32_t i = 0; i < g.n; i++) {
+		struct leg *l = leg_find(b, g.party[i]);
+
+		log_info("b2bua",
+			 "party %u: its site (trunk %s) is down: "
+			 "released",
+			 g.party[i], trunk);
+		if (l)
+			leg_hangup(l);
+		(void)call_party_hangup(b->model, g.party[i]);
+	}
+
+	mem_deref(g.party);
+	flush(b);
+}
 
 /** A phone stopped sending RTP: it is released, with a BYE */
 void b2bua_rtp_timeout(struct b2bua *b, uint32_t party)
@@ -950,6 +999,7 @@ static void b2bua_destructor(void *arg)
 	struct b2bua *b = arg;
 
 	tmr_cancel(&b->gc);
+	mem_deref(b->peers);
 	list_flush(&b->outq);
 	hash_flush(b->legs);
 	list_flush(&b->graveyard);
@@ -1004,6 +1054,7 @@ int b2bua_alloc(struct b2bua **bp, struct sip *sip, struct reg *reg,
 			       (uint64_t)time(NULL) << 24 | rand_u16());
 	err = err ? err : hash_alloc(&b->legs, 256);
 	err = err ? err : sipsess_listen(&b->sock, sip, 256, conn_h, b);
+	err = err ? err : peer_watch_alloc(&b->peers, sip, cfg, site_down_h, b);
 	if (err) {
 		mem_deref(b);
 		return err;
@@ -1039,6 +1090,7 @@ void b2bua_cfg_set(struct b2bua *b, const struct cfg *cfg)
 	mem_deref((void *)b->cfg);
 	b->cfg = mem_ref((void *)cfg);
 	settings_apply(b);
+	peer_watch_set(b->peers, cfg);
 }
 
 /** The call model, for read-only queries (TQueryAddress, TQueryCall) */

@@ -36,7 +36,13 @@ agent 2001 (1600 Hz), the trunk `siteA` (prefix 7, UDP). Steps:
    one disconnected (the customer) are left on A, so A's conference is
    released into a plain call: the customer and 2001 hear each other;
    snapshots on both sites: 5551234@A, 2001@B;
-6. 2001 hangs up: released on both sites; nothing left; both exit 0.
+6. 2001 hangs up: released on both sites; nothing left;
+7. site B dies mid-conference: a new conference (customer, 1001, 2001 of
+   B), then B is killed (SIGKILL): A's pings to B fail, and A removes
+   2001 from its conference within 10 s with the usual events
+   (EventPartyDeleted OtherDN 2001 to 1001, LCTParty without 2001); the
+   customer and 1001 talk on; nothing left on A once they hang up; A
+   exits 0.
 """
 
 import os
@@ -208,6 +214,25 @@ def step_end(t):
     cti['2001'].wait('EventReleased', ThisDN='2001', ConnID=t['cb'])
 
 
+def step_site_dies(t):
+    cti, ph = t['cti'], t['ph']
+    t['name'] = 'before B dies'
+    step_conference(t)
+    t['site_b'].kill()
+    ev = cti['1001'].wait('EventPartyDeleted', ThisDN='1001',
+                          OtherDN='2001', deadline=10)
+    check(ev['ConnID'] == t['ca'], f'1001: {ev}')
+    lct(cti['1001'], '1001', t['ca'], [(CUSTOMER, None), ('1001', None)],
+        where)
+    t['site_a'].wait_log(r'trunk siteB .* is down', 2)
+    t['ears'].mark('B dead')
+    t['ears'].talk('B dead', [CUSTOMER, '1001'], extra_not=['2001'])
+    closed = ph[CUSTOMER].ctrl.count('CALL_CLOSED')
+    ph['1001'].hangup()
+    ph[CUSTOMER].wait_call_closed(5, count=closed + 1)
+    cti['1001'].wait('EventReleased', ThisDN='1001', ConnID=t['ca'])
+
+
 def body(run):
     pa = run.ports
     pb = Ports(pa.base + 50)
@@ -227,7 +252,8 @@ def body(run):
     for dn, c in cti.items():
         c.register(dn)
     t = {'run': run, 'pa': pa, 'pb': pb, 'ph': ph, 'cti': cti,
-         'music': music, 'site_a': site_a, 'name': 'conference',
+         'music': music, 'site_a': site_a, 'site_b': site_b,
+         'name': 'conference',
          'ears': Ears(ph, TONES, MUSIC)}
     steps = [('customer -> 1001 (A), 1001 brings in 2001 (B)',
               step_conference),
@@ -244,11 +270,15 @@ def body(run):
             break
     run.step('nothing left on A', nothing_left, site_a)
     run.step('nothing left on B', nothing_left, site_b)
+    if run.step('site B dies mid-conference: A talks on without it',
+                step_site_dies, t):
+        run.step('nothing left on A after B died', nothing_left, site_a)
     for c in cti.values():
         c.close()
     for p in ph.values():
         p.stop()
-    run.step('site B: SIGTERM -> exit status 0', site_b.stop)
+    if site_b.alive():
+        site_b.kill()
     run.step('site A: SIGTERM -> exit status 0', site_a.stop)
 
 

@@ -383,6 +383,13 @@ class Server:
               f'(expected 0; in the ASan build nonzero means a leak or '
               f'sanitizer error); last log lines:\n{tail(self.log_path, 60)}')
 
+    def kill(self):
+        """SIGKILL, as a crash or a dead machine: no goodbye to anyone."""
+        check(self.alive(), 'server is not running')
+        self.stopped = True
+        self.proc.kill()
+        self.proc.wait()
+
     def log_mark(self):
         """The log's current size: pass it to wait_log(since=...) to only
         look at lines written after this point."""
