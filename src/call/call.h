@@ -56,6 +56,9 @@ enum call_leg_op {
 	CALL_LEG_HANGUP,    /**< end the party's dialog (BYE or CANCEL) */
 	CALL_LEG_PARTIES,   /**< tell the site behind this party who is on
 				 this side (call_parties_all without it) */
+	CALL_LEG_REQUEST,   /**< ask the site behind this party to
+				 disconnect or reconnect one of its parties
+				 (by, other, disconnect): call_site_answer */
 };
 
 struct call_leg_cmd {
@@ -69,6 +72,9 @@ struct call_leg_cmd {
 	bool early_media;   /**< PROGRESS: with SDP */
 	bool auto_answer;   /**< ALERT: ask the phone to answer by itself */
 	bool site;	    /**< ALERT: through an inter-site trunk */
+	const char *by;	    /**< REQUEST: the requester's alias */
+	const char *other;  /**< REQUEST: the party it is about */
+	bool disconnect;    /**< REQUEST: TListenDisconnect, else Reconnect */
 };
 
 enum call_source {
@@ -103,6 +109,8 @@ enum call_event_type {
 	CALL_EV_ADD_FAILED, /**< to a requester: its party never joined */
 	CALL_EV_LISTEN_DISCONNECTED,
 	CALL_EV_LISTEN_RECONNECTED,
+	CALL_EV_SITE_FAILED, /**< to a requester: the site that owns the
+				  conference refused its request (err, why) */
 };
 
 /** A CTI event for one Extension DN (ThisDN) */
@@ -119,7 +127,9 @@ struct call_event {
 	uint64_t prev_connid;	/**< PARTY_CHANGED: PreviousConnID */
 	const char *reason;	/**< LISTEN_RECONNECTED: ReconnectReason */
 	const char *ani, *dnis;
-	uint16_t cause; /**< RELEASED, ADD_FAILED: SIP status, 0 */
+	uint16_t cause;	 /**< RELEASED, ADD_FAILED: SIP status, 0 */
+	int err;	 /**< SITE_FAILED: the refusal, as the model's */
+	const char *why; /**< SITE_FAILED: its sentence */
 };
 
 struct call_env {
@@ -205,6 +215,11 @@ struct call_remote {
 
 int call_party_location(struct call_model *m, uint32_t party,
 			const char *location);
+int call_listen_by(struct call_model *m, uint32_t party, const char *by,
+		   const char *alias, bool disconnect, const char *music,
+		   char *why, size_t sz);
+int call_site_answer(struct call_model *m, uint32_t party, int err,
+		     const char *why);
 int call_party_remote(struct call_model *m, uint32_t party,
 		      const struct call_remote *v, size_t n,
 		      enum call_party_state you);

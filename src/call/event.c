@@ -37,6 +37,8 @@ void call_event_emit_more(const struct party *to, enum call_event_type type,
 	ev.ani = to->call->ani;
 	ev.dnis = to->call->dnis;
 	ev.cause = x->cause;
+	ev.err = x->err;
+	ev.why = x->why;
 
 	m->env.event(&ev, m->env.arg);
 }
@@ -80,7 +82,7 @@ int call_refuse(int err, char *why, size_t sz, const char *fmt, ...)
 	return err;
 }
 
-static void leg_emit(struct call_model *m, const struct call_leg_cmd *cmd)
+void call_leg_emit(struct call_model *m, const struct call_leg_cmd *cmd)
 {
 	m->env.leg(cmd, m->env.arg);
 }
@@ -99,7 +101,7 @@ void call_leg(struct call_model *m, enum call_leg_op op, const struct party *p,
 	cmd.party = p->leg;
 	cmd.scode = scode;
 	cmd.early_media = early;
-	leg_emit(m, &cmd);
+	call_leg_emit(m, &cmd);
 }
 
 void call_alert(struct call_model *m, const struct party *p,
@@ -119,7 +121,7 @@ void call_alert(struct call_model *m, const struct party *p,
 	cmd.trunk = p->trunk;
 	cmd.site = p->site;
 	cmd.from = from->name;
-	leg_emit(m, &cmd);
+	call_leg_emit(m, &cmd);
 }
 
 /** The T-Library name of an event type ("EventDialing", ...) */
@@ -137,7 +139,8 @@ const char *call_event_name(enum call_event_type type)
 					    "EventUserEvent",
 					    "EventError",
 					    "EventListenDisconnected",
-					    "EventListenReconnected"};
+					    "EventListenReconnected",
+					    "EventError"};
 
 	return type < ARRAY_SIZE(names) ? names[type] : "?";
 }

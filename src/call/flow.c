@@ -175,6 +175,7 @@ void call_party_gone(struct party *p)
 	struct call_model *m = p->m;
 	uint32_t id = p->id;
 
+	call_site_gone(p);
 	if (!base && !rider)
 		call_media_remove(p);
 

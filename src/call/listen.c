@@ -12,6 +12,9 @@
  * "Active" here means joined and not disconnected: a party on hold is
  * still in the conference and will come back, so it counts (the spec
  * leaves hold open; docs/private-conversations.md says so).
+ * A request about a party of another site goes to that site, whose
+ * conference it is (site.c); one that site carried here comes in by
+ * call_listen_by, made by the trunk's party in the name of its own.
  */
 #include <stdarg.h>
 #include <string.h>
@@ -85,20 +88,12 @@ static int target(struct party *a, const char *alias, struct party **xp,
 	return 0;
 }
 
-/**
- * TListenDisconnect: X neither hears nor is heard; it hears music
- *
- * @param music music-listen-disconnect or the request's; NULL: silence
- */
-int call_listen_disconnect(struct call_model *m, uint32_t party,
-			   const char *alias, const char *music, char *why,
-			   size_t sz)
+static int disconnect(struct party *a, const char *by, const char *alias,
+		      const char *music, char *why, size_t sz)
 {
-	struct party *a = party_find(m, party), *x;
+	struct party *x;
 	int err;
 
-	if (!a || !alias)
-		return ENOENT;
 	err = target(a, alias, &x, why, sz);
 	if (err)
 		return err;
@@ -119,7 +114,7 @@ int call_listen_disconnect(struct call_model *m, uint32_t party,
 	if (music)
 		(void)str_dup(&x->music, music);
 
-	listen_emit(a->call, CALL_EV_LISTEN_DISCONNECTED, x, a->alias, NULL);
+	listen_emit(a->call, CALL_EV_LISTEN_DISCONNECTED, x, by, NULL);
 	call_media_update(a->call);
 	call_parties_emit(a->call);
 	return 0;
@@ -132,15 +127,12 @@ static void reconnect(struct party *x, const char *by, const char *reason)
 	listen_emit(x->call, CALL_EV_LISTEN_RECONNECTED, x, by, reason);
 }
 
-/** TListenReconnect: X is back in the conversation */
-int call_listen_reconnect(struct call_model *m, uint32_t party,
-			  const char *alias, char *why, size_t sz)
+static int reconnect_req(struct party *a, const char *by, const char *alias,
+			 char *why, size_t sz)
 {
-	struct party *a = party_find(m, party), *x;
+	struct party *x;
 	int err;
 
-	if (!a || !alias)
-		return ENOENT;
 	err = target(a, alias, &x, why, sz);
 	if (err)
 		return err;
@@ -148,10 +140,74 @@ int call_listen_reconnect(struct call_model *m, uint32_t party,
 		return call_refuse(EALREADY, why, sz, "%s is not disconnected",
 				   alias);
 
-	reconnect(x, a->alias, NULL);
+	reconnect(x, by, NULL);
 	call_media_update(a->call);
 	call_parties_emit(a->call);
 	return 0;
+}
+
+/**
+ * TListenDisconnect: X neither hears nor is heard; it hears music
+ *
+ * @param music music-listen-disconnect or the request's; NULL: silence
+ *
+ * @return 0, EINPROGRESS (X is on another site: asked, call_site_answer
+ *         follows), or the refusal (why says it)
+ */
+int call_listen_disconnect(struct call_model *m, uint32_t party,
+			   const char *alias, const char *music, char *why,
+			   size_t sz)
+{
+	struct party *a = party_find(m, party), *s;
+
+	if (!a || !alias)
+		return ENOENT;
+	s = call_site_of(a->call, alias);
+	if (s)
+		return call_site_ask(a, s, true, alias, why, sz);
+
+	return disconnect(a, a->alias, alias, music, why, sz);
+}
+
+/** TListenReconnect: X is back in the conversation */
+int call_listen_reconnect(struct call_model *m, uint32_t party,
+			  const char *alias, char *why, size_t sz)
+{
+	struct party *a = party_find(m, party), *s;
+
+	if (!a || !alias)
+		return ENOENT;
+	s = call_site_of(a->call, alias);
+	if (s)
+		return call_site_ask(a, s, false, alias, why, sz);
+
+	return reconnect_req(a, a->alias, alias, why, sz);
+}
+
+/**
+ * A request the site behind an inter-site trunk party carried here: the
+ * trunk party makes it, in the name of by (ThirdPartyDN of the events),
+ * with this site's rules
+ *
+ * @return as call_listen_disconnect / reconnect; EPROTO when the party is
+ *         not behind an inter-site trunk
+ */
+int call_listen_by(struct call_model *m, uint32_t party, const char *by,
+		   const char *alias, bool disconnect_x, const char *music,
+		   char *why, size_t sz)
+{
+	struct party *a = party_find(m, party);
+
+	if (!a || !alias || !by || a->state == PARTY_RELEASED)
+		return call_refuse(ENOENT, why, sz,
+				   "the call across the trunk has ended");
+	if (!a->site)
+		return call_refuse(EPROTO, why, sz,
+				   "requests are carried only from another "
+				   "site");
+
+	return disconnect_x ? disconnect(a, by, alias, music, why, sz)
+			    : reconnect_req(a, by, alias, why, sz);
 }
 
 /**

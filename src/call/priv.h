@@ -50,6 +50,12 @@ struct party {
 	bool remote_known;	       /**< site: the list has come */
 	enum call_party_state seen_as; /**< site: what its site made of this
 					    side ("you"), e.g. disconnected */
+	struct {
+		bool pending;
+		uint32_t by; /**< the requester */
+		bool disconnect;
+		char other[65];
+	} ask; /**< site: a request carried to its site, unanswered */
 	enum call_party_state state;
 	const char *role;	    /**< ThisDNRole in its events */
 	char *music;		    /**< what it plays to others while held */
@@ -95,6 +101,10 @@ bool call_listen_collapse(struct call *call);
 
 /* site.c */
 void call_sites_tell(struct call *call);
+struct party *call_site_of(const struct call *call, const char *alias);
+int call_site_ask(struct party *a, struct party *s, bool disconnect,
+		  const char *alias, char *why, size_t sz);
+void call_site_gone(struct party *p);
 
 void call_media_update(struct call *call);
 void call_media_remove(struct party *p);
@@ -110,6 +120,8 @@ struct call_ev_more {
 	uint64_t prev_connid;
 	uint16_t cause;
 	const char *reason;
+	int err;
+	const char *why;
 };
 
 void call_event_emit_more(const struct party *to, enum call_event_type type,

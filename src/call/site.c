@@ -228,3 +228,142 @@ int call_parties_all(const struct call_model *m, uint64_t connid,
 
 	return 0;
 }
+
+/* --- requests carried to the site that owns the conference --- */
+
+/**
+ * The inter-site trunk party to whose site a request about alias belongs:
+ * alias is one of several parties that site reported (with one, the
+ * trunk party is that party, and this site disconnects it as a whole);
+ * a party of this site with that alias comes first
+ */
+struct party *call_site_of(const struct call *call, const char *alias)
+{
+	const struct party *local = party_by_alias(call, alias);
+
+	if (local && !local->site)
+		return NULL;
+
+	for (struct le *le = call->partyl.head; le; le = le->next) {
+		struct party *s = le->data;
+
+		if (!s->site || !s->remote_known || s->nremote < 2 ||
+		    !party_joined(s))
+			continue;
+		for (uint32_t i = 0; i < s->nremote; i++) {
+			if (!strcmp(s->remote[i].alias, alias))
+				return s;
+		}
+	}
+
+	return NULL;
+}
+
+/**
+ * Ask the site behind s to disconnect or reconnect its party alias, for
+ * a; one request at a time per trunk party
+ *
+ * @return EINPROGRESS (asked: call_site_answer follows), or the refusal
+ */
+int call_site_ask(struct party *a, struct party *s, bool disconnect,
+		  const char *alias, char *why, size_t sz)
+{
+	struct call_leg_cmd cmd = {.op = CALL_LEG_REQUEST,
+				   .party = s->leg,
+				   .by = a->alias,
+				   .other = alias,
+				   .disconnect = disconnect};
+
+	if (!party_joined(a))
+		return call_refuse(ENOTCONN, why, sz, "%s is not in the call",
+				   a->alias);
+	if (s->ask.pending)
+		return call_refuse(EBUSY, why, sz,
+				   "a request to the site of %s is under way",
+				   alias);
+
+	s->ask.pending = true;
+	s->ask.by = a->id;
+	s->ask.disconnect = disconnect;
+	str_ncpy(s->ask.other, alias, sizeof(s->ask.other));
+	call_leg_emit(a->m, &cmd);
+	return EINPROGRESS;
+}
+
+/* The parties of the whole call across sites, as LCTParty lists them */
+static void count_h(const struct call_party_info *pi, void *arg)
+{
+	(void)pi;
+	++*(uint32_t *)arg;
+}
+
+/* Done there: every Extension party here hears of it, as on that site,
+ * whose call is the conference (so the CallState is the whole call's) */
+static void asked_done(struct party *s, const struct party *a)
+{
+	bool dis = s->ask.disconnect;
+	uint32_t n = 0;
+	struct call_ev_more e = {
+		.other_dn = s->ask.other,
+		.third_dn = a->alias,
+	};
+
+	(void)call_parties_all(s->m, s->call->connid, 0, count_h, &n);
+	e.call_state = dis ? "Held" : n >= 3 ? "Conferenced" : "Ok";
+
+	for (struct le *le = s->call->partyl.head; le; le = le->next) {
+		const struct party *p = le->data;
+
+		if (party_joined(p))
+			call_event_emit_more(p,
+					     dis ? CALL_EV_LISTEN_DISCONNECTED
+						 : CALL_EV_LISTEN_RECONNECTED,
+					     &e);
+	}
+}
+
+/**
+ * The site behind party answered the request carried to it: done (err
+ * 0), or refused with its reason (its call model's err and sentence)
+ *
+ * @return 0, or EPROTO when no request was asked of it
+ */
+int call_site_answer(struct call_model *m, uint32_t party, int err,
+		     const char *why)
+{
+	struct party *s = party_find(m, party);
+	struct party *a;
+
+	if (!s || !s->site || !s->ask.pending)
+		return EPROTO;
+
+	s->ask.pending = false;
+	a = party_find(m, s->ask.by);
+	if (!a || a->state == PARTY_RELEASED)
+		return 0; /* the requester left meanwhile: nobody to tell */
+
+	if (!err) {
+		asked_done(s, a);
+	} else {
+		const struct call_ev_more e = {.other_dn = s->ask.other,
+					       .err = err,
+					       .why = why ? why : ""};
+
+		call_event_emit_more(a, CALL_EV_SITE_FAILED, &e);
+	}
+
+	return 0;
+}
+
+/** A trunk party leaves: a request it carried is answered, refused */
+void call_site_gone(struct party *p)
+{
+	char why[96];
+
+	if (!p->site || !p->ask.pending)
+		return;
+
+	re_snprintf(why, sizeof(why), "the site of %s left the call",
+		    p->ask.other);
+	(void)call_site_answer(p->m, p->id, ENOENT, why);
+}

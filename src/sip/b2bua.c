@@ -79,6 +79,8 @@ struct out {
 	char target[65];
 	char from[65];
 	char trunk[65];
+	char by[65];	/**< REQUEST */
+	char other[65]; /**< REQUEST */
 	char *music;
 };
 
@@ -175,6 +177,10 @@ static void leg_out_h(const struct call_leg_cmd *cmd, void *arg)
 	str_ncpy(o->target, cmd->target ? cmd->target : "", sizeof(o->target));
 	str_ncpy(o->from, cmd->from ? cmd->from : "", sizeof(o->from));
 	str_ncpy(o->trunk, cmd->trunk ? cmd->trunk : "", sizeof(o->trunk));
+	str_ncpy(o->by, cmd->by ? cmd->by : "", sizeof(o->by));
+	str_ncpy(o->other, cmd->other ? cmd->other : "", sizeof(o->other));
+	o->leg.by = o->by;
+	o->leg.other = o->other;
 	list_append(&b->outq, &o->le, o);
 }
 
@@ -298,6 +304,28 @@ static int alert(struct b2bua *b, const struct out *o)
 	return err;
 }
 
+/* The other site answered a request carried there (leg_ask) */
+static void asked_h(int err, const struct sip_msg *msg, uint32_t party,
+		    void *arg)
+{
+	struct b2bua *b = arg;
+
+	b2bua_site_answered(b->model, party, err, msg);
+	flush(b);
+}
+
+/* A request that could not even be sent: refused at once */
+static void site_ask_failed(struct b2bua *b, uint32_t party, int err)
+{
+	char why[96];
+
+	re_snprintf(why, sizeof(why),
+		    "the request could not be sent to the site that owns the "
+		    "conference: %m",
+		    err);
+	(void)call_site_answer(b->model, party, ETIMEDOUT, why);
+}
+
 static void leg_apply(struct b2bua *b, const struct out *o)
 {
 	struct leg *l = leg_find(b, o->leg.party);
@@ -327,6 +355,11 @@ static void leg_apply(struct b2bua *b, const struct out *o)
 	case CALL_LEG_PARTIES:
 		(void)b2bua_site_tell(b->model, l, o->leg.party);
 		return; /* logged; the call goes on without it */
+	case CALL_LEG_REQUEST:
+		err = b2bua_site_ask(l, &o->leg, asked_h, b);
+		if (err)
+			site_ask_failed(b, o->leg.party, err);
+		return;
 	}
 
 	if (err) {
@@ -463,7 +496,8 @@ static void info_h(struct leg *l, const struct sip_msg *msg, void *arg)
 {
 	struct b2bua *b = arg;
 
-	b2bua_site_heard(b->sip, b->model, leg_party(l), msg);
+	b2bua_site_heard(b->sip, b->model, leg_party(l), msg,
+			 b->cfg->music_listen_disconnect);
 	flush(b);
 }
 

@@ -11,6 +11,10 @@
  * or our 200 was ACKed), so the far end knows the dialog when the INFO
  * comes. A far end that does not take the body type (415, 501) is not
  * asked again.
+ * A request to the far end (leg_info_ask: a TListenDisconnect carried to
+ * the site that owns the conference) goes through the same queue, ahead
+ * of any waiting body, so the far end sees the INFOs in CSeq order; its
+ * answer (the response) goes to its handler.
  */
 #include <string.h>
 #include <re.h>
@@ -25,6 +29,13 @@ struct leg_info {
 	bool busy;
 	bool off; /**< the far end does not take it */
 	uint32_t party;
+
+	/* a request waiting, or in flight (asking) */
+	char *ask_ctype;
+	struct mbuf *ask;
+	leg_ask_h *askh;
+	void *ask_arg;
+	bool asking;
 };
 
 static void destructor(void *arg)
@@ -34,6 +45,8 @@ static void destructor(void *arg)
 	mem_deref(inf->ctype);
 	mem_deref(inf->sent);
 	mem_deref(inf->next);
+	mem_deref(inf->ask_ctype);
+	mem_deref(inf->ask);
 }
 
 /**
@@ -85,6 +98,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 			 inf->party, inf->ctype, scode);
 		inf->off = true;
 		inf->next = mem_deref(inf->next);
+		flush(inf); /* a request may still go */
 		return;
 	}
 	if (err || scode >= 300)
@@ -95,13 +109,60 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	flush(inf);
 }
 
+static void ask_resp_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct leg_info *inf = arg;
+	leg_ask_h *h = inf->askh;
+
+	if (msg && msg->scode < 200)
+		return;
+
+	inf->busy = inf->asking = false;
+	inf->askh = NULL;
+	if (h)
+		h(err, msg, inf->party, inf->ask_arg);
+	flush(inf);
+}
+
+/* The waiting request goes first */
+static bool flush_ask(struct leg_info *inf)
+{
+	struct mbuf *mb = inf->ask;
+	int err;
+
+	if (!mb)
+		return false;
+
+	inf->ask = NULL;
+	mb->pos = 0;
+	err = sipsess_info(inf->sess, inf->ask_ctype, mb, ask_resp_h, inf);
+	mem_deref(mb);
+	if (err) {
+		leg_ask_h *h = inf->askh;
+
+		log_warn("leg", "party %u: request not sent: %m", inf->party,
+			 err);
+		inf->askh = NULL;
+		if (h)
+			h(err, NULL, inf->party, inf->ask_arg);
+		return false;
+	}
+
+	inf->busy = inf->asking = true;
+	return true;
+}
+
 /* The waiting body goes, if it may */
 static void flush(struct leg_info *inf)
 {
-	struct mbuf *mb = inf->next;
+	struct mbuf *mb;
 	int err;
 
-	if (!mb || inf->busy || inf->off || !inf->sess)
+	if (inf->busy || !inf->sess || flush_ask(inf))
+		return;
+
+	mb = inf->next;
+	if (!mb || inf->off)
 		return;
 
 	inf->next = NULL;
@@ -136,6 +197,42 @@ void leg_info_ready(struct leg_info *inf, struct sipsess *sess)
 	if (!sess)
 		inf->busy = false; /* its request dies with the session */
 	flush(inf);
+}
+
+/**
+ * Ask the far end something: an INFO sent as soon as nothing else is in
+ * flight, ahead of any waiting body; h gets the final response (or the
+ * error, msg NULL). One request at a time.
+ *
+ * @return 0, EBUSY (one is waiting or in flight), ENOMEM
+ */
+int leg_info_ask(struct leg_info *inf, const char *ctype, const char *body,
+		 leg_ask_h *h, void *arg)
+{
+	struct mbuf *mb;
+	int err;
+
+	if (!inf || !ctype || !body || !h)
+		return EINVAL;
+	if (inf->ask || inf->asking)
+		return EBUSY;
+
+	mb = mbuf_alloc(strlen(body));
+	if (!mb)
+		return ENOMEM;
+	err = mbuf_write_str(mb, body);
+	err = err ? err : str_dup(&inf->ask_ctype, ctype);
+	if (err) {
+		mem_deref(mb);
+		return err;
+	}
+
+	mem_deref(inf->ask);
+	inf->ask = mb;
+	inf->askh = h;
+	inf->ask_arg = arg;
+	flush(inf);
+	return 0;
 }
 
 /**

@@ -777,6 +777,37 @@ const char *leg_peer_site(const struct leg *l)
 	return l && l->site[0] ? l->site : NULL;
 }
 
+/* The INFO sender, made on first use; ctype: what leg_tell sends */
+static int info_get(struct leg *l, const char *ctype)
+{
+	int err;
+
+	if (l->info)
+		return 0;
+
+	err = leg_info_alloc(&l->info, ctype, l->party);
+	if (!err && l->confirmed)
+		leg_info_ready(l->info, l->sess);
+	return err;
+}
+
+/**
+ * Ask the far end something in an INFO, after what is in flight (info.c);
+ * h gets its answer
+ */
+int leg_ask(struct leg *l, const char *ctype, const char *body, leg_ask_h *h,
+	    void *arg)
+{
+	int err;
+
+	if (!l || !ctype || !body || !h)
+		return EINVAL;
+
+	/* participant info is what the same leg tells */
+	err = info_get(l, SITE_CTYPE);
+	return err ? err : leg_info_ask(l->info, ctype, body, h, arg);
+}
+
 /**
  * Tell the far end something in an INFO: as soon as the dialog is
  * confirmed, one at a time, only the newest body, never the same twice
@@ -784,17 +815,11 @@ const char *leg_peer_site(const struct leg *l)
  */
 int leg_tell(struct leg *l, const char *ctype, const char *body)
 {
+	int err;
+
 	if (!l || !ctype || !body)
 		return EINVAL;
 
-	if (!l->info) {
-		int err = leg_info_alloc(&l->info, ctype, l->party);
-
-		if (err)
-			return err;
-		if (l->confirmed)
-			leg_info_ready(l->info, l->sess);
-	}
-
-	return leg_info_send(l->info, body, strlen(body));
+	err = info_get(l, ctype);
+	return err ? err : leg_info_send(l->info, body, strlen(body));
 }

@@ -63,6 +63,13 @@ int leg_tell(struct leg *l, const char *ctype, const char *body);
 /* info.c */
 struct leg_info;
 struct sipsess;
+/** The far end's answer to leg_ask: its final response, or err */
+typedef void(leg_ask_h)(int err, const struct sip_msg *msg, uint32_t party,
+			void *arg);
+int leg_ask(struct leg *l, const char *ctype, const char *body, leg_ask_h *h,
+	    void *arg);
+int leg_info_ask(struct leg_info *inf, const char *ctype, const char *body,
+		 leg_ask_h *h, void *arg);
 int leg_info_alloc(struct leg_info **infp, const char *ctype, uint32_t party);
 void leg_info_ready(struct leg_info *inf, struct sipsess *sess);
 int leg_info_send(struct leg_info *inf, const char *body, size_t len);

@@ -11,6 +11,11 @@
  * body is decoded completely before the model hears of it, so a bad one
  * is refused (400 with a Warning naming what is wrong) and changes
  * nothing.
+ * Requests: a TListenDisconnect / Reconnect about a party of the site
+ * that owns the conference is carried there in an INFO (CALL_LEG_REQUEST,
+ * b2bua_site_ask); that site runs it with its own rules
+ * (call_listen_by) and answers in the 200, which comes back to the model
+ * here (b2bua_site_answered).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -126,8 +131,116 @@ int b2bua_site_tell(const struct call_model *m, struct leg *l, uint32_t party)
  * site behind it, answered here (200, or a refusal that names what was
  * wrong and changes nothing)
  */
+/* What the model said, as the answer's result can name it */
+static int answer_err(int err)
+{
+	switch (err) {
+	case 0:
+	case EALREADY:
+	case EPROTO:
+	case EINVAL:
+	case ENOENT:
+	case EBUSY:
+		return err;
+	case ENOTCONN:
+		return ENOENT;
+	default:
+		return EPROTO;
+	}
+}
+
+/* A request carried here by the site behind the party: run with this
+ * site's rules, answered in the 200 (a refusal is an answer too) */
+static void request_heard(struct sip *sip, struct call_model *m, uint32_t party,
+			  const struct sip_msg *msg, const char *music)
+{
+	struct site_request r;
+	char why[160] = "", *body = NULL;
+	int err;
+
+	err = site_request_decode(&r, (const char *)mbuf_buf(msg->mb),
+				  mbuf_get_left(msg->mb), why, sizeof(why));
+	if (err) {
+		refuse(sip, msg, 400, "Bad Request", NULL, "request: %s", why);
+		return;
+	}
+
+	err = answer_err(call_listen_by(m, party, r.by, r.other, r.disconnect,
+					music, why, sizeof(why)));
+	log_info("site", "party %u: %s of %s by %s (from its site): %s", party,
+		 r.disconnect ? "TListenDisconnect" : "TListenReconnect",
+		 r.other, r.by, err ? why : "done");
+	if (site_answer_encode(&body, err, why)) {
+		(void)sip_treply(NULL, sip, msg, 500, "Server Internal Error");
+		return;
+	}
+
+	(void)sip_treplyf(NULL, NULL, sip, msg, false, 200, "OK",
+			  "Content-Type: " SITE_REQ_CTYPE "\r\n"
+			  "Content-Length: %zu\r\n\r\n%s",
+			  strlen(body), body);
+	free(body);
+}
+
+/**
+ * Carry a request to the site behind the party's leg: a TListenDisconnect
+ * or TListenReconnect one of this site's parties made on a party there
+ */
+int b2bua_site_ask(struct leg *l, const struct call_leg_cmd *cmd, leg_ask_h *h,
+		   void *arg)
+{
+	struct site_request r = {.disconnect = cmd->disconnect};
+	char *body = NULL;
+	int err;
+
+	str_ncpy(r.by, cmd->by, sizeof(r.by));
+	str_ncpy(r.other, cmd->other, sizeof(r.other));
+	err = site_request_encode(&body, &r);
+	if (!err)
+		err = leg_ask(l, SITE_REQ_CTYPE, body, h, arg);
+
+	free(body);
+	return err;
+}
+
+/**
+ * The other site's answer to a request carried there (the final response
+ * to its INFO, or err): to the model, which tells the requester
+ */
+void b2bua_site_answered(struct call_model *m, uint32_t party, int err,
+			 const struct sip_msg *msg)
+{
+	char why[256] = "", bad[160] = "";
+	int result = ETIMEDOUT;
+
+	if (err || !msg)
+		re_snprintf(why, sizeof(why),
+			    "the site that owns the conference did not "
+			    "answer: %m",
+			    err);
+	else if (msg->scode != 200)
+		re_snprintf(why, sizeof(why),
+			    "the site that owns the conference answered "
+			    "%u %r",
+			    msg->scode, &msg->reason);
+	else if (site_answer_decode(&result, why, sizeof(why),
+				    (const char *)mbuf_buf(msg->mb),
+				    mbuf_get_left(msg->mb), bad, sizeof(bad))) {
+		result = ETIMEDOUT;
+		re_snprintf(why, sizeof(why),
+			    "the answer of the site that owns the conference "
+			    "is not understood: %s",
+			    bad);
+	}
+
+	if (result)
+		log_info("site", "party %u: request refused there: %s", party,
+			 why);
+	(void)call_site_answer(m, party, result, why);
+}
+
 void b2bua_site_heard(struct sip *sip, struct call_model *m, uint32_t party,
-		      const struct sip_msg *msg)
+		      const struct sip_msg *msg, const char *music)
 {
 	enum call_party_state you;
 	struct call_remote *v;
@@ -135,11 +248,17 @@ void b2bua_site_heard(struct sip *sip, struct call_model *m, uint32_t party,
 	size_t n = 0;
 	int err;
 
+	if (msg_ctype_cmp(&msg->ctyp, "application",
+			  "x-sipserver-request+json")) {
+		request_heard(sip, m, party, msg, music);
+		return;
+	}
 	if (!msg_ctype_cmp(&msg->ctyp, "application",
 			   "x-sipserver-parties+json")) {
 		refuse(sip, msg, 415, "Unsupported Media Type",
-		       "Accept: " SITE_CTYPE "\r\n",
-		       "INFO in a call carries only " SITE_CTYPE);
+		       "Accept: " SITE_CTYPE ", " SITE_REQ_CTYPE "\r\n",
+		       "INFO in a call carries only " SITE_CTYPE
+		       " or " SITE_REQ_CTYPE);
 		return;
 	}
 

@@ -29,6 +29,7 @@
 #include <jansson.h>
 #include "call/call.h"
 #include "site/site.h"
+#include "site/priv.h"
 
 static const struct {
 	const char *name;
@@ -58,10 +59,7 @@ int site_name_check(const char *s, size_t len)
 	return 0;
 }
 
-static int refuse(char *why, size_t sz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int refuse(char *why, size_t sz, const char *fmt, ...)
+int site_refuse(char *why, size_t sz, const char *fmt, ...)
 {
 	if (why && sz) {
 		va_list ap;
@@ -76,7 +74,7 @@ static int refuse(char *why, size_t sz, const char *fmt, ...)
 
 /* The peer's text, for a reason: at most 32 characters, anything not
  * printable ASCII as '?', so a log line stays one harmless line */
-static const char *excerpt(char *buf, size_t bsz, const char *s)
+const char *site_excerpt(char *buf, size_t bsz, const char *s)
 {
 	size_t i;
 
@@ -87,7 +85,7 @@ static const char *excerpt(char *buf, size_t bsz, const char *s)
 }
 
 /* Only the keys named in keys[] (NULL-terminated) */
-static const char *unknown_key(const json_t *obj, const char *const *keys)
+const char *site_unknown_key(const json_t *obj, const char *const *keys)
 {
 	const char *key;
 	json_t *v;
@@ -112,15 +110,17 @@ static int name_get(char *dst, const json_t *obj, const char *key, size_t i,
 	const char *s = json_string_value(v);
 
 	if (!v)
-		return refuse(why, sz, "parties[%zu] has no \"%s\"", i, key);
+		return site_refuse(why, sz, "parties[%zu] has no \"%s\"", i,
+				   key);
 	if (!s)
-		return refuse(why, sz, "parties[%zu].%s is not a string", i,
-			      key);
+		return site_refuse(why, sz, "parties[%zu].%s is not a string",
+				   i, key);
 	if (site_name_check(s, json_string_length(v)))
-		return refuse(why, sz,
-			      "parties[%zu].%s is not 1-%d printable ASCII "
-			      "characters without spaces",
-			      i, key, SITE_NAME_MAX);
+		return site_refuse(
+			why, sz,
+			"parties[%zu].%s is not 1-%d printable ASCII "
+			"characters without spaces",
+			i, key, SITE_NAME_MAX);
 
 	memcpy(dst, s, json_string_length(v) + 1);
 	return 0;
@@ -134,7 +134,7 @@ static int state_of(enum call_party_state *st, const json_t *v,
 	char buf[40];
 
 	if (!s)
-		return refuse(why, sz, "%s is not a string", what);
+		return site_refuse(why, sz, "%s is not a string", what);
 
 	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
 		if (!strcmp(s, states[k].name)) {
@@ -143,10 +143,10 @@ static int state_of(enum call_party_state *st, const json_t *v,
 		}
 	}
 
-	return refuse(why, sz,
-		      "%s \"%s\" is not Established, Held or "
-		      "ListenDisconnected",
-		      what, excerpt(buf, sizeof(buf), s));
+	return site_refuse(why, sz,
+			   "%s \"%s\" is not Established, Held or "
+			   "ListenDisconnected",
+			   what, site_excerpt(buf, sizeof(buf), s));
 }
 
 static int state_get(enum call_party_state *st, const json_t *obj, size_t i,
@@ -156,7 +156,7 @@ static int state_get(enum call_party_state *st, const json_t *obj, size_t i,
 	char what[32];
 
 	if (!v)
-		return refuse(why, sz, "parties[%zu] has no \"state\"", i);
+		return site_refuse(why, sz, "parties[%zu] has no \"state\"", i);
 
 	(void)snprintf(what, sizeof(what), "parties[%zu].state", i);
 	return state_of(st, v, what, why, sz);
@@ -180,13 +180,14 @@ static int party_get(struct call_remote *r, const json_t *obj, size_t i,
 	int err;
 
 	if (!json_is_object(obj))
-		return refuse(why, sz, "parties[%zu] is not an object", i);
-	bad = unknown_key(obj, keys);
+		return site_refuse(why, sz, "parties[%zu] is not an object", i);
+	bad = site_unknown_key(obj, keys);
 	if (bad) {
 		char buf[40];
 
-		return refuse(why, sz, "parties[%zu] has an unknown key \"%s\"",
-			      i, excerpt(buf, sizeof(buf), bad));
+		return site_refuse(why, sz,
+				   "parties[%zu] has an unknown key \"%s\"", i,
+				   site_excerpt(buf, sizeof(buf), bad));
 	}
 
 	memset(r, 0, sizeof(*r));
@@ -205,11 +206,11 @@ static int parties_get(struct call_remote *v, size_t *np, const json_t *arr,
 	size_t n = json_array_size(arr);
 
 	if (!json_is_array(arr))
-		return refuse(why, sz, "\"parties\" is not an array");
+		return site_refuse(why, sz, "\"parties\" is not an array");
 	if (n > SITE_PARTIES_MAX)
-		return refuse(why, sz,
-			      "\"parties\" has %zu entries, more than %d", n,
-			      SITE_PARTIES_MAX);
+		return site_refuse(why, sz,
+				   "\"parties\" has %zu entries, more than %d",
+				   n, SITE_PARTIES_MAX);
 
 	for (size_t i = 0; i < n; i++) {
 		int err = party_get(&v[i], json_array_get(arr, i), i, why, sz);
@@ -218,10 +219,10 @@ static int parties_get(struct call_remote *v, size_t *np, const json_t *arr,
 			return err;
 		for (size_t k = 0; k < i; k++) {
 			if (!strcmp(v[k].alias, v[i].alias))
-				return refuse(why, sz,
-					      "parties[%zu].alias is the "
-					      "alias of parties[%zu] too",
-					      i, k);
+				return site_refuse(why, sz,
+						   "parties[%zu].alias is the "
+						   "alias of parties[%zu] too",
+						   i, k);
 		}
 	}
 
@@ -229,17 +230,18 @@ static int parties_get(struct call_remote *v, size_t *np, const json_t *arr,
 	return 0;
 }
 
-static int version_check(const json_t *obj, char *why, size_t sz)
+int site_version_check(const json_t *obj, char *why, size_t sz)
 {
 	const json_t *v = json_object_get(obj, "version");
 
 	if (!v)
-		return refuse(why, sz, "no \"version\"");
+		return site_refuse(why, sz, "no \"version\"");
 	if (!json_is_integer(v))
-		return refuse(why, sz, "\"version\" is not an integer");
+		return site_refuse(why, sz, "\"version\" is not an integer");
 	if (json_integer_value(v) != SITE_VERSION)
-		return refuse(why, sz, "version %lld is not %d",
-			      (long long)json_integer_value(v), SITE_VERSION);
+		return site_refuse(why, sz, "version %lld is not %d",
+				   (long long)json_integer_value(v),
+				   SITE_VERSION);
 
 	return 0;
 }
@@ -261,33 +263,19 @@ int site_parties_decode(struct call_remote *v, size_t *np,
 			size_t len, char *why, size_t sz)
 {
 	static const char *const keys[] = {"version", "parties", "you", NULL};
-	json_error_t jerr;
-	const char *bad;
-	char buf[40];
 	json_t *obj;
 	int err;
 
 	if (!v || !np || !youp || (!body && len))
 		return EINVAL;
 	*np = 0;
-	if (len > SITE_BODY_MAX)
-		return refuse(why, sz, "body of %zu bytes, more than %d", len,
-			      SITE_BODY_MAX);
 
-	obj = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!obj)
-		return refuse(why, sz, "not JSON: %s (line %d, column %d)",
-			      jerr.text, jerr.line, jerr.column);
+	err = site_load(&obj, body, len, keys, why, sz);
+	if (err)
+		return err;
 
-	if (!json_is_object(obj))
-		err = refuse(why, sz, "not a JSON object");
-	else if ((bad = unknown_key(obj, keys)))
-		err = refuse(why, sz, "unknown key \"%s\"",
-			     excerpt(buf, sizeof(buf), bad));
-	else
-		err = version_check(obj, why, sz);
-	if (!err && !json_object_get(obj, "parties"))
-		err = refuse(why, sz, "no \"parties\"");
+	if (!json_object_get(obj, "parties"))
+		err = site_refuse(why, sz, "no \"parties\"");
 	if (!err)
 		err = parties_get(v, np, json_object_get(obj, "parties"), why,
 				  sz);
@@ -298,6 +286,47 @@ int site_parties_decode(struct call_remote *v, size_t *np,
 	if (err)
 		*np = 0;
 	return err;
+}
+
+/**
+ * A body's top level, read strictly: at most SITE_BODY_MAX bytes of JSON
+ * with no duplicate key, an object with only the keys given, of version 1
+ *
+ * @return 0 (*objp set: json_decref it), EBADMSG (why says why)
+ */
+int site_load(json_t **objp, const char *body, size_t len,
+	      const char *const *keys, char *why, size_t sz)
+{
+	json_error_t jerr;
+	const char *bad;
+	char buf[40];
+	json_t *obj;
+	int err;
+
+	if (len > SITE_BODY_MAX)
+		return site_refuse(why, sz, "body of %zu bytes, more than %d",
+				   len, SITE_BODY_MAX);
+
+	obj = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj)
+		return site_refuse(why, sz, "not JSON: %s (line %d, column %d)",
+				   jerr.text, jerr.line, jerr.column);
+
+	if (!json_is_object(obj))
+		err = site_refuse(why, sz, "not a JSON object");
+	else if ((bad = site_unknown_key(obj, keys)))
+		err = site_refuse(why, sz, "unknown key \"%s\"",
+				  site_excerpt(buf, sizeof(buf), bad));
+	else
+		err = site_version_check(obj, why, sz);
+
+	if (err) {
+		json_decref(obj);
+		return err;
+	}
+
+	*objp = obj;
+	return 0;
 }
 
 static const char *state_name(enum call_party_state st)

@@ -16,6 +16,9 @@ enum call_party_state;
 #define SITE_HDR "X-Sipserver-Site"
 /** Participant info, version 1 */
 #define SITE_CTYPE "application/x-sipserver-parties+json"
+/** A request on a party of the receiving site, and its answer (in the
+ * 200 to the INFO), version 1 */
+#define SITE_REQ_CTYPE "application/x-sipserver-request+json"
 
 enum {
 	SITE_VERSION = 1,
@@ -24,7 +27,21 @@ enum {
 	SITE_PARTIES_MAX = 32, /**< = CALL_MAX_PARTIES */
 };
 
+/** TListenDisconnect or TListenReconnect, made on the sending site by one
+ * of its parties (by) on a party of the receiving site (other) */
+struct site_request {
+	bool disconnect;
+	char by[SITE_NAME_MAX + 1];
+	char other[SITE_NAME_MAX + 1];
+};
+
 int site_name_check(const char *s, size_t len);
+int site_request_encode(char **bodyp, const struct site_request *r);
+int site_request_decode(struct site_request *r, const char *body, size_t len,
+			char *why, size_t sz);
+int site_answer_encode(char **bodyp, int err, const char *message);
+int site_answer_decode(int *errp, char *msg, size_t msz, const char *body,
+		       size_t len, char *why, size_t sz);
 int site_parties_decode(struct call_remote *v, size_t *np,
 			enum call_party_state *youp, const char *body,
 			size_t len, char *why, size_t sz);

@@ -42,6 +42,8 @@ struct answer {
 	char dn[65];
 	uint64_t connid;
 	bool join;	/**< TSingleStepConference: EventPartyAdded answers */
+	bool site;	/**< TListenDisconnect / Reconnect carried to another
+			     site: its EventListen... or EventError answers */
 	bool make;	/**< TMakeCall: answered already; EventError 57 if its
 		        call ends before it connects */
 	char other[65]; /**< TMakeCall: its OtherDN */
@@ -511,8 +513,11 @@ static void answer_match(struct tsrv *s, const struct call_event *ce)
 
 	bool join = ce->type == CALL_EV_PARTY_ADDED ||
 		    ce->type == CALL_EV_ADD_FAILED;
+	bool site = ce->type == CALL_EV_LISTEN_DISCONNECTED ||
+		    ce->type == CALL_EV_LISTEN_RECONNECTED ||
+		    ce->type == CALL_EV_SITE_FAILED;
 
-	if (s->cur.ss || (!join && ce->type != CALL_EV_ESTABLISHED &&
+	if (s->cur.ss || (!join && !site && ce->type != CALL_EV_ESTABLISHED &&
 			  ce->type != CALL_EV_RELEASED))
 		return;
 
@@ -520,7 +525,8 @@ static void answer_match(struct tsrv *s, const struct call_event *ce)
 		struct answer *a = le->data;
 
 		if (a->make || a->connid != connid ||
-		    strcmp(a->dn, ce->this_dn) || a->join != join)
+		    strcmp(a->dn, ce->this_dn) || a->join != join ||
+		    a->site != site)
 			continue;
 		s->cur.ss = a->ss;
 		s->cur.refid = a->refid;
@@ -703,6 +709,60 @@ static void conf_request(struct tsrv *s, struct tsrv_session *ss,
 		answer_later(s, ss, req, r.connid, true);
 }
 
+/* A refusal of TListenDisconnect / Reconnect, made here or on the site
+ * that owns the conference (the same refusal, the same ErrorCode) */
+static void listen_error(struct tsrv *s, struct tsrv_session *ss,
+			 const struct tsrv_req *req, int err, const char *why)
+{
+	switch (err) {
+	case EALREADY:
+		return error(s, ss, req, TERR_IN_SAME_STATE, "%s", why);
+	case EPROTO:
+	case EBUSY:
+		return error(s, ss, req, TERR_UNSUP_OPER, "%s", why);
+	case EINVAL:
+		return error(s, ss, req, TERR_INVALID_ATTR, "%s", why);
+	case ETIMEDOUT:
+		return error(s, ss, req, TERR_TIMEOUT, "%s", why);
+	default:
+		return conf_error(s, ss, req, err, why);
+	}
+}
+
+/* The answer comes when the other site has answered */
+static void answer_site_later(struct tsrv *s, struct tsrv_session *ss,
+			      const struct tsrv_req *req)
+{
+	struct answer *a;
+
+	answer_later(s, ss, req, connid_of(req), false);
+	a = s->answers.tail ? s->answers.tail->data : NULL;
+	if (a && a->refid == req->refid && a->ss == ss)
+		a->site = true;
+}
+
+/* A request carried to another site was refused there, or could not be
+ * carried at all (then at once, within the request): its EventError */
+static void site_failed(struct tsrv *s, const struct call_event *ce)
+{
+	struct tsrv_req req = {.name = "TListenDisconnect"};
+	bool now =
+		s->cur.ss && s->cur.dn && 0 == strcmp(s->cur.dn, ce->this_dn);
+
+	if (!now)
+		answer_match(s, ce);
+	if (!s->cur.ss)
+		return; /* nobody waits for it (no ReferenceID was given) */
+
+	req.refid = s->cur.refid;
+	req.this_dn = ce->this_dn;
+	listen_error(s, s->cur.ss, &req, ce->err, ce->why ? ce->why : "");
+	if (now)
+		s->cur.failed = true;
+	else
+		memset(&s->cur, 0, sizeof(s->cur));
+}
+
 /* TListenDisconnect, TListenReconnect: private conversations */
 static void listen_request(struct tsrv *s, struct tsrv_session *ss,
 			   const struct tsrv_req *req)
@@ -711,6 +771,7 @@ static void listen_request(struct tsrv *s, struct tsrv_session *ss,
 	const char *other =
 		json_string_value(json_object_get(req->obj, "OtherDN"));
 	char why[256] = "";
+	bool failed;
 	int err;
 
 	/* read now: a SIGHUP turns the feature on or off for the next one */
@@ -728,20 +789,17 @@ static void listen_request(struct tsrv *s, struct tsrv_session *ss,
 	cur_set(s, ss, req);
 	err = s->calls.listen(connid_of(req), req->this_dn, other, disconnect,
 			      music_of(req), why, sizeof(why), s->calls.arg);
+	failed = s->cur.failed;
 	memset(&s->cur, 0, sizeof(s->cur));
 
-	switch (err) {
-	case 0:
+	/* carried to the site that owns the call: answered when it answers
+	 * (unless it could not even be sent: answered already) */
+	if (err == EINPROGRESS && !failed)
+		return answer_site_later(s, ss, req);
+	if (err == EINPROGRESS)
 		return;
-	case EALREADY:
-		return error(s, ss, req, TERR_IN_SAME_STATE, "%s", why);
-	case EPROTO:
-		return error(s, ss, req, TERR_UNSUP_OPER, "%s", why);
-	case EINVAL:
-		return error(s, ss, req, TERR_INVALID_ATTR, "%s", why);
-	default:
-		return conf_error(s, ss, req, err, why);
-	}
+	if (err)
+		listen_error(s, ss, req, err, why);
 }
 
 typedef void(req_h)(struct tsrv *s, struct tsrv_session *ss,
@@ -1111,6 +1169,8 @@ static void call_event_send(struct tsrv *s, const struct call_event *ce)
 
 	if (ce->type == CALL_EV_ADD_FAILED)
 		return join_failed(s, ce);
+	if (ce->type == CALL_EV_SITE_FAILED)
+		return site_failed(s, ce);
 	if (ce->type == CALL_EV_PARTIES && !s->cfg->call_info)
 		return; /* read now: a SIGHUP changes it at once */
 

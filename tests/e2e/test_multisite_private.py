@@ -27,6 +27,15 @@ agent 2001 (1600 Hz), the trunk `siteA` (prefix 7, UDP). Steps:
    nothing of the conference; nobody hears 2001; EventListenDisconnected
    to 1001; A's and B's snapshots show 2001 ListenDisconnectedHeld;
 3. 1001 reconnects 2001: everyone hears everyone; both snapshots clear;
+   then from site B: 2001 disconnects the customer (a party of A's
+   conference; the request is carried to A): EventListenDisconnected on
+   both sites (ThirdPartyDN 2001; with its ReferenceID on B), both
+   snapshots show the customer ListenDisconnectedHeld, the customer hears
+   only A's music and 1001 and 2001 only each other; refusals found on A
+   come back to 2001's client as the same EventError (43 already
+   disconnected, 51 disconnecting 1001 would leave one active party);
+   2001 reconnects the customer: events on both sites, everyone hears
+   everyone;
 4. SIGHUP with sip-enable-moh = true on `siteB` (it applies to parties
    that join from then on); the customer and 1001 hang up, which ends
    the call on both sites; a new call in the same way; 1001 disconnects 2001: 2001 hears A's music and
@@ -163,6 +172,46 @@ def step_reconnect(t):
     t['ears'].talk('2001 back', list(TONES))
 
 
+def remote_listen(t, name, ref, event, state):
+    for dn in ('1001', '2001'):
+        ev = t['cti'][dn].wait(event, ThisDN=dn)
+        check(ev['OtherDN'] == CUSTOMER and ev['ThirdPartyDN'] == '2001'
+              and ev['CallState'] == state, f'{dn}: {ev}')
+        if dn == '2001':
+            check(ev.get('ReferenceID') == ref, f'2001: no ReferenceID '
+                  f'{ref}: {ev}')
+
+
+def step_request_from_b(t):
+    cti, ears, cb = t['cti'], t['ears'], t['cb']
+    ref = cti['2001'].request('TListenDisconnect', ThisDN='2001',
+                              ConnID=cb, OtherDN=CUSTOMER)
+    remote_listen(t, 'from B', ref, 'EventListenDisconnected', 'Held')
+    both(t, [(CUSTOMER, LD), ('1001', None), ('2001', None)])
+    ears.mark('customer out, from B')
+    ears.talk('customer out, from B', ['1001', '2001'],
+              extra_not=[CUSTOMER])
+    ears.listen('customer out, from B', [CUSTOMER])
+    ears.check('customer out, from B', CUSTOMER, [MUSIC],
+               [TONES['1001'], TONES['2001']])
+
+    for other, code, words in ((CUSTOMER, 43, 'already disconnected'),
+                               ('1001', 51, 'fewer than two active')):
+        ref = cti['2001'].request('TListenDisconnect', ThisDN='2001',
+                                  ConnID=cb, OtherDN=other)
+        ev = cti['2001'].wait('EventError', ReferenceID=ref)
+        check(ev['ErrorCode'] == code and words in ev['ErrorMessage'],
+              f'{other}: {ev}, expected {code} "{words}"')
+
+    ref = cti['2001'].request('TListenReconnect', ThisDN='2001', ConnID=cb,
+                              OtherDN=CUSTOMER)
+    remote_listen(t, 'back from B', ref, 'EventListenReconnected',
+                  'Conferenced')
+    both(t, [(CUSTOMER, None), ('1001', None), ('2001', None)])
+    ears.mark('customer back, from B')
+    ears.talk('customer back, from B', list(TONES))
+
+
 def step_moh_on(t):
     pa, pb, cti, ph = t['pa'], t['pb'], t['cti'], t['ph']
     configs(t['run'], pa, pb, t['music'], 'true')
@@ -260,6 +309,8 @@ def body(run):
              ('1001 disconnects 2001: silence across the trunk',
               step_disconnect_silence),
              ('1001 reconnects 2001', step_reconnect),
+             ('2001 on B disconnects and reconnects the customer on A',
+              step_request_from_b),
              ('sip-enable-moh = true: 2001 disconnected hears A\'s music',
               step_moh_on),
              ('collapse across sites: customer and 2001 in a plain call',

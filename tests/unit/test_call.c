@@ -32,10 +32,15 @@ static void add(const char *fmt, ...)
 static void leg_h(const struct call_leg_cmd *cmd, void *arg)
 {
 	static const char *const ops[] = {"alert",  "progress", "answer",
-					  "reject", "hangup",	"parties"};
+					  "reject", "hangup",	"parties",
+					  "request"};
 	(void)arg;
 
-	if (cmd->op == CALL_LEG_ALERT)
+	if (cmd->op == CALL_LEG_REQUEST)
+		add("leg request p%u %s %s by %s", cmd->party,
+		    cmd->disconnect ? "disconnect" : "reconnect", cmd->other,
+		    cmd->by);
+	else if (cmd->op == CALL_LEG_ALERT)
 		add("leg alert p%u %s", cmd->party, cmd->target);
 	else if (cmd->scode)
 		add("leg %s p%u %u", ops[cmd->op], cmd->party, cmd->scode);
@@ -88,11 +93,11 @@ static const char *parties(const struct call *call)
 static void event_h(const struct call_event *ev, void *arg)
 {
 	static const char *const names[] = {
-		"Dialing",	    "Ringing",	    "Established",
-		"Released",	    "Held",	    "Retrieved",
-		"PartyAdded",	    "PartyChanged", "PartyDeleted",
-		"Parties",	    "AddFailed",    "ListenDisconnected",
-		"ListenReconnected"};
+		"Dialing",	     "Ringing",	     "Established",
+		"Released",	     "Held",	     "Retrieved",
+		"PartyAdded",	     "PartyChanged", "PartyDeleted",
+		"Parties",	     "AddFailed",    "ListenDisconnected",
+		"ListenReconnected", "SiteFailed"};
 	char more[160] = "";
 	size_t n;
 	(void)arg;
@@ -127,6 +132,11 @@ static void event_h(const struct call_event *ev, void *arg)
 	if (ev->reason) {
 		n = strlen(more);
 		snprintf(more + n, sizeof(more) - n, " reason=%s", ev->reason);
+	}
+	if (ev->err) {
+		n = strlen(more);
+		snprintf(more + n, sizeof(more) - n, " err=%d why=%s", ev->err,
+			 ev->why);
 	}
 	add("ev %s %s(%s) other=%s%s", names[ev->type], ev->this_dn,
 	    ev->this_role, ev->other_dn ? ev->other_dn : "-", more);
@@ -982,6 +992,116 @@ static void test_site_seen_as(void **state)
 	       "leg parties p2\n");
 }
 
+/* On the far site (B, a plain call with the trunk party): a request on a
+ * party the owning site (A) reported goes there; A's answer comes back to
+ * the requester and every Extension party here; one at a time */
+static void test_site_request(void **state)
+{
+	struct call_model *m = *state;
+	struct call_remote v[2];
+	char why[160], want[160];
+
+	site_call(m);
+	remote_set(&v[0], "5551234", "B", PARTY_ESTABLISHED);
+	remote_set(&v[1], "2001", "B", PARTY_ESTABLISHED);
+	assert_int_equal(0, call_party_remote(m, 2, v, 2, PARTY_ESTABLISHED));
+	out[0] = '\0';
+
+	assert_int_equal(EINPROGRESS,
+			 call_listen_disconnect(m, 1, "5551234", NULL, why,
+						sizeof(why)));
+	expect("leg request p2 disconnect 5551234 by 1001\n");
+
+	/* one at a time */
+	assert_int_equal(EBUSY,
+			 call_listen_reconnect(m, 1, "2001", why, sizeof(why)));
+	assert_non_null(strstr(why, "under way"));
+	expect("");
+
+	/* done there: the requester hears of it as the owning site's do,
+	 * with the whole call's CallState */
+	assert_int_equal(0, call_site_answer(m, 2, 0, NULL));
+	expect("ev ListenDisconnected 1001(Origination) other=5551234 "
+	       "third=1001 state=Held\n");
+	assert_int_equal(EPROTO, call_site_answer(m, 2, 0, NULL));
+
+	/* refused there: the requester gets the refusal and its reason */
+	assert_int_equal(EINPROGRESS,
+			 call_listen_disconnect(m, 1, "5551234", NULL, why,
+						sizeof(why)));
+	expect("leg request p2 disconnect 5551234 by 1001\n");
+	assert_int_equal(0,
+			 call_site_answer(m, 2, EALREADY,
+					  "5551234 is already disconnected"));
+	snprintf(want, sizeof(want),
+		 "ev SiteFailed 1001(Origination) other=5551234 err=%d "
+		 "why=5551234 is already disconnected\n",
+		 EALREADY);
+	expect(want);
+
+	/* reconnected there */
+	assert_int_equal(EINPROGRESS, call_listen_reconnect(m, 1, "5551234",
+							    why, sizeof(why)));
+	expect("leg request p2 reconnect 5551234 by 1001\n");
+	assert_int_equal(0, call_site_answer(m, 2, 0, NULL));
+	expect("ev ListenReconnected 1001(Origination) other=5551234 "
+	       "third=1001 state=Conferenced\n");
+
+	/* the requester's call ends while a request is under way: its
+	 * EventReleased is all it hears */
+	assert_int_equal(EINPROGRESS, call_listen_disconnect(m, 1, "2001", NULL,
+							     why, sizeof(why)));
+	out[0] = '\0';
+	assert_int_equal(0, call_party_hangup(m, 2));
+	assert_non_null(strstr(out, "ev Released 1001(Origination)"));
+	assert_null(strstr(out, "SiteFailed"));
+}
+
+/* The trunk party leaves a conference while a request it carries is
+ * under way: the requester, still in the call, is refused */
+static void test_site_request_gone(void **state)
+{
+	struct call_model *m = *state;
+	struct call_remote v[2];
+	char why[160];
+
+	site_call(m);
+	assert_int_equal(0, call_single_step(m, 1, &ext1003, why, sizeof(why)));
+	assert_int_equal(0, call_party_answered(m, 3));
+	remote_set(&v[0], "5551234", "A", PARTY_ESTABLISHED);
+	remote_set(&v[1], "2001", "A", PARTY_ESTABLISHED);
+	assert_int_equal(0, call_party_remote(m, 2, v, 2, PARTY_ESTABLISHED));
+	assert_int_equal(EINPROGRESS,
+			 call_listen_disconnect(m, 1, "5551234", NULL, why,
+						sizeof(why)));
+	out[0] = '\0';
+	assert_int_equal(0, call_party_hangup(m, 2));
+	snprintf(why, sizeof(why),
+		 "ev SiteFailed 1001(ConferenceMember) other=5551234 err=%d "
+		 "why=the site of 5551234 left the call\n",
+		 ENOENT);
+	assert_non_null(strstr(out, why));
+}
+
+/* On the owning site (A): a request carried from the trunk party's site
+ * runs here, in the name of its requester; only from such a party */
+static void test_site_request_here(void **state)
+{
+	struct call_model *m = *state;
+	char why[160];
+
+	site_call(m);
+	assert_int_equal(EPROTO, call_listen_by(m, 1, "2001", "1001", true,
+						NULL, why, sizeof(why)));
+	/* a plain call here: the same refusal as for a request made here */
+	assert_int_equal(EPROTO, call_listen_by(m, 2, "2001", "1001", true,
+						NULL, why, sizeof(why)));
+	assert_non_null(strstr(why, "not a conference"));
+	assert_int_equal(ENOENT, call_listen_by(m, 99, "2001", "1001", true,
+						NULL, why, sizeof(why)));
+	expect("");
+}
+
 static void test_site_refusals(void **state)
 {
 	struct call_model *m = *state;
@@ -1100,6 +1220,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_site_remote, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_site_seen_as, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_site_request, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_site_request_here, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_site_request_gone, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_site_refusals, setup,
 						teardown),

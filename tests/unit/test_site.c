@@ -315,11 +315,132 @@ static void test_name_check(void **state)
 				65));
 }
 
+/* --- requests carried to the owning site, and their answers --- */
+
+static void test_request_round_trip(void **state)
+{
+	struct site_request in = {.disconnect = true}, out;
+	char *body = NULL;
+	char why[256] = "";
+	(void)state;
+
+	snprintf(in.by, sizeof(in.by), "2001");
+	snprintf(in.other, sizeof(in.other), "5551234");
+	assert_int_equal(0, site_request_encode(&body, &in));
+	assert_string_equal("{\"version\":1,\"request\":\"TListenDisconnect\","
+			    "\"by\":\"2001\",\"other\":\"5551234\"}",
+			    body);
+	assert_int_equal(0, site_request_decode(&out, body, strlen(body), why,
+						sizeof(why)));
+	assert_true(out.disconnect);
+	assert_string_equal("2001", out.by);
+	assert_string_equal("5551234", out.other);
+	free(body);
+
+	in.disconnect = false;
+	assert_int_equal(0, site_request_encode(&body, &in));
+	assert_int_equal(0, site_request_decode(&out, body, strlen(body), why,
+						sizeof(why)));
+	assert_false(out.disconnect);
+	free(body);
+
+	snprintf(in.by, sizeof(in.by), "20 01");
+	assert_int_equal(EINVAL, site_request_encode(&body, &in));
+}
+
+static void test_request_malformed(void **state)
+{
+	static const struct {
+		const char *body, *why;
+	} badreq[] = {
+		{"", "not JSON"},
+		{"[]", "not a JSON object"},
+		{"{\"version\":2,\"request\":\"TListenDisconnect\",\"by\":"
+		 "\"2001\",\"other\":\"1\"}",
+		 "version 2 is not 1"},
+		{"{\"version\":1,\"request\":\"TReleaseCall\",\"by\":\"2001\","
+		 "\"other\":\"1\"}",
+		 "request \"TReleaseCall\" is not TListenDisconnect"},
+		{"{\"version\":1,\"by\":\"2001\",\"other\":\"1\"}",
+		 "no \"request\""},
+		{"{\"version\":1,\"request\":\"TListenReconnect\","
+		 "\"other\":\"1\"}",
+		 "no \"by\""},
+		{"{\"version\":1,\"request\":\"TListenReconnect\",\"by\":7,"
+		 "\"other\":\"1\"}",
+		 "\"by\" is not a string"},
+		{"{\"version\":1,\"request\":\"TListenReconnect\",\"by\":"
+		 "\"2001\",\"other\":\"\"}",
+		 "\"other\" is not 1-64 printable"},
+		{"{\"version\":1,\"request\":\"TListenReconnect\",\"by\":"
+		 "\"2001\",\"other\":\"1\",\"music\":\"x\"}",
+		 "unknown key \"music\""},
+	};
+	struct site_request r;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(badreq) / sizeof(badreq[0]); i++) {
+		char why[256] = "";
+		int err = site_request_decode(&r, badreq[i].body,
+					      strlen(badreq[i].body), why,
+					      sizeof(why));
+
+		if (err != EBADMSG || !strstr(why, badreq[i].why))
+			print_error("body %zu: %s\nerr %d why \"%s\"\n", i,
+				    badreq[i].body, err, why);
+		assert_int_equal(EBADMSG, err);
+		assert_non_null(strstr(why, badreq[i].why));
+	}
+}
+
+static void test_answer(void **state)
+{
+	char *body = NULL;
+	char msg[64], why[256] = "";
+	int err = -1;
+	(void)state;
+
+	assert_int_equal(0, site_answer_encode(&body, 0, "ignored"));
+	assert_string_equal("{\"version\":1,\"result\":\"ok\"}", body);
+	assert_int_equal(0, site_answer_decode(&err, msg, sizeof(msg), body,
+					       strlen(body), why, sizeof(why)));
+	assert_int_equal(0, err);
+	assert_string_equal("", msg);
+	free(body);
+
+	assert_int_equal(0, site_answer_encode(&body, EALREADY,
+					       "5551234 is already "
+					       "disconnected"));
+	assert_int_equal(0, site_answer_decode(&err, msg, sizeof(msg), body,
+					       strlen(body), why, sizeof(why)));
+	assert_int_equal(EALREADY, err);
+	assert_string_equal("5551234 is already disconnected", msg);
+	free(body);
+
+	/* an error no result names is not written */
+	assert_int_equal(EINVAL, site_answer_encode(&body, EIO, "x"));
+
+	/* read strictly */
+	body = "{\"version\":1,\"result\":\"maybe\"}";
+	assert_int_equal(EBADMSG,
+			 site_answer_decode(&err, msg, sizeof(msg), body,
+					    strlen(body), why, sizeof(why)));
+	assert_non_null(strstr(why, "result \"maybe\" is not one of"));
+	body = "{\"version\":1,\"result\":\"invalid\",\"message\":\"a\\tb\"}";
+	assert_int_equal(EBADMSG,
+			 site_answer_decode(&err, msg, sizeof(msg), body,
+					    strlen(body), why, sizeof(why)));
+	assert_non_null(strstr(why, "not printable ASCII"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_you),
+		cmocka_unit_test(test_request_round_trip),
+		cmocka_unit_test(test_request_malformed),
+		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_empty_list),
 		cmocka_unit_test(test_whitespace_and_order),
 		cmocka_unit_test(test_malformed),
