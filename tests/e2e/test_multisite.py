@@ -35,7 +35,10 @@ site. Steps:
    (415), version 2, a Ringing state, an unknown key (400, each with a
    Warning naming what is wrong, no snapshot), then a good one (200, one
    snapshot: 3001@F, 3002@F Held, 1001@A);
-8. nothing left on either site; B stops (exit 0);
+8. the site header refused: an INVITE naming a site from an address that
+   is no inter-site trunk's (127.0.0.2) gets 403, one whose header is not
+   a site name gets 400, each with a Warning saying why; nothing left on
+   either site; B stops (exit 0);
 9. B is down: 1001 dials 82001 -> the phone gets 503 at once (TCP
    refused), EventDialing then EventReleased; TMakeCall 1001 -> 82001:
    EventDialing, EventReleased, then EventError 57 with its ReferenceID;
@@ -44,14 +47,15 @@ site. Steps:
 
 import json
 import os
+import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib.conf import Ears, lct, tlibctl  # noqa: E402
 from lib.cti import Cti  # noqa: E402
 from lib.harness import (  # noqa: E402
-    LOOPBACK, Ports, Server, check, config_text, main, nothing_left,
-    write_file)
+    LOOPBACK, Ports, Response, Server, build_request, check, config_text,
+    main, nothing_left, write_file)
 from lib.phones import (  # noqa: E402
     assert_hears, registered_phones, tonecheck)
 from lib.rtpua import Ua  # noqa: E402
@@ -300,6 +304,38 @@ def step_site_down(t):
           f'EventError: {ev}')
 
 
+def invite_from(pa, address, site):
+    """A bare INVITE to 1001 on A from address, naming site: its reply"""
+    port = pa.client(7)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind((address, port))
+        sock.settimeout(3)
+        sock.sendto(build_request('INVITE', pa, 'udp', port, user='3001',
+                                  uri_user='1001',
+                                  headers=[f'X-Sipserver-Site: {site}']),
+                    (LOOPBACK, pa.sip))
+        while True:
+            resp = Response(sock.recv(65536).decode(errors='replace'))
+            if resp.status >= 200:
+                return resp
+    finally:
+        sock.close()
+
+
+def step_site_header_refused(t):
+    pa = t['pa']
+    resp = invite_from(pa, '127.0.0.2', 'Z')
+    check(resp.status == 403 and '127.0.0.2' in (resp.header('warning') or
+                                                  ''),
+          f'site header from 127.0.0.2: {resp.status} '
+          f'{resp.header("warning")}')
+    resp = invite_from(pa, LOOPBACK, 'A B')
+    check(resp.status == 400 and 'not a site name' in (
+        resp.header('warning') or ''),
+          f'malformed site header: {resp.status} {resp.header("warning")}')
+
+
 def body(run):
     pa = run.ports
     pb = Ports(pa.base + 50)
@@ -325,7 +361,9 @@ def body(run):
              ('1002 and 2002 hang up', step_leave),
              ('hold on A, hold on B, hang up', step_hold),
              ('TMakeCall on B: 2002 -> 71002 on A', step_make_call),
-             ('a fake site: participant info checked', step_fake_site)]
+             ('a fake site: participant info checked', step_fake_site),
+             ('the site header refused: 403 and 400',
+              step_site_header_refused)]
     for title, fn in steps:
         if not run.step(title, lambda f=fn: f(t) or True):
             break
