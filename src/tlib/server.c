@@ -35,15 +35,21 @@
 #include "tlib/tsrv.h"
 
 /** A request answered later, by an event of the call (or EventError) */
+/** What answers a request later */
+enum answer_by {
+	BY_CALL = 0, /**< TAnswerCall: EventEstablished or EventReleased */
+	BY_JOIN,     /**< TSingleStepConference: EventPartyAdded */
+	BY_SITE,     /**< TListenDisconnect / Reconnect carried to another
+			  site: EventListen..., or EventError */
+};
+
 struct answer {
 	struct le le;
 	struct tsrv_session *ss;
 	json_int_t refid;
 	char dn[65];
 	uint64_t connid;
-	bool join;	/**< TSingleStepConference: EventPartyAdded answers */
-	bool site;	/**< TListenDisconnect / Reconnect carried to another
-			     site: its EventListen... or EventError answers */
+	enum answer_by by; /**< the events that answer it */
 	bool make;	/**< TMakeCall: answered already; EventError 57 if its
 		        call ends before it connects */
 	char other[65]; /**< TMakeCall: its OtherDN */
@@ -461,7 +467,8 @@ static void answer_destructor(void *arg)
 
 /* The answer to req comes later, with an event of the call */
 static void answer_later(struct tsrv *s, struct tsrv_session *ss,
-			 const struct tsrv_req *req, uint64_t connid, bool join)
+			 const struct tsrv_req *req, uint64_t connid,
+			 enum answer_by by)
 {
 	struct answer *a;
 
@@ -473,7 +480,7 @@ static void answer_later(struct tsrv *s, struct tsrv_session *ss,
 	a->ss = ss;
 	a->refid = req->refid;
 	a->connid = connid;
-	a->join = join;
+	a->by = by;
 	str_ncpy(a->dn, req->this_dn, sizeof(a->dn));
 	list_append(&s->answers, &a->le, a);
 }
@@ -503,7 +510,7 @@ static void answer_call(struct tsrv *s, struct tsrv_session *ss,
 		return call_op_error(s, ss, req, err, json_string_value(cid),
 				     "");
 
-	answer_later(s, ss, req, connid, false);
+	answer_later(s, ss, req, connid, BY_CALL);
 }
 
 /* The TAnswerCall this event answers, if any: it gets its ReferenceID */
@@ -511,22 +518,33 @@ static void answer_match(struct tsrv *s, const struct call_event *ce)
 {
 	uint64_t connid = call_connid(ce->call);
 
-	bool join = ce->type == CALL_EV_PARTY_ADDED ||
-		    ce->type == CALL_EV_ADD_FAILED;
-	bool site = ce->type == CALL_EV_LISTEN_DISCONNECTED ||
-		    ce->type == CALL_EV_LISTEN_RECONNECTED ||
-		    ce->type == CALL_EV_SITE_FAILED;
+	enum answer_by by;
 
-	if (s->cur.ss || (!join && !site && ce->type != CALL_EV_ESTABLISHED &&
-			  ce->type != CALL_EV_RELEASED))
+	switch (ce->type) {
+	case CALL_EV_ESTABLISHED:
+	case CALL_EV_RELEASED:
+		by = BY_CALL;
+		break;
+	case CALL_EV_PARTY_ADDED:
+	case CALL_EV_ADD_FAILED:
+		by = BY_JOIN;
+		break;
+	case CALL_EV_LISTEN_DISCONNECTED:
+	case CALL_EV_LISTEN_RECONNECTED:
+	case CALL_EV_SITE_FAILED:
+		by = BY_SITE;
+		break;
+	default:
+		return;
+	}
+	if (s->cur.ss)
 		return;
 
 	for (struct le *le = s->answers.head; le; le = le->next) {
 		struct answer *a = le->data;
 
 		if (a->make || a->connid != connid ||
-		    strcmp(a->dn, ce->this_dn) || a->join != join ||
-		    a->site != site)
+		    strcmp(a->dn, ce->this_dn) || a->by != by)
 			continue;
 		s->cur.ss = a->ss;
 		s->cur.refid = a->refid;
@@ -706,7 +724,7 @@ static void conf_request(struct tsrv *s, struct tsrv_session *ss,
 	if (err)
 		return conf_error(s, ss, req, err, why);
 	if (r.op == CALL_CONF_SINGLE_STEP && !failed)
-		answer_later(s, ss, req, r.connid, true);
+		answer_later(s, ss, req, r.connid, BY_JOIN);
 }
 
 /* A refusal of TListenDisconnect / Reconnect, made here or on the site
@@ -727,18 +745,6 @@ static void listen_error(struct tsrv *s, struct tsrv_session *ss,
 	default:
 		return conf_error(s, ss, req, err, why);
 	}
-}
-
-/* The answer comes when the other site has answered */
-static void answer_site_later(struct tsrv *s, struct tsrv_session *ss,
-			      const struct tsrv_req *req)
-{
-	struct answer *a;
-
-	answer_later(s, ss, req, connid_of(req), false);
-	a = s->answers.tail ? s->answers.tail->data : NULL;
-	if (a && a->refid == req->refid && a->ss == ss)
-		a->site = true;
 }
 
 /* A request carried to another site was refused there, or could not be
@@ -795,7 +801,7 @@ static void listen_request(struct tsrv *s, struct tsrv_session *ss,
 	/* carried to the site that owns the call: answered when it answers
 	 * (unless it could not even be sent: answered already) */
 	if (err == EINPROGRESS && !failed)
-		return answer_site_later(s, ss, req);
+		return answer_later(s, ss, req, connid_of(req), BY_SITE);
 	if (err == EINPROGRESS)
 		return;
 	if (err)
