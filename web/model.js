@@ -137,6 +137,13 @@ export function apply(desk, ev) {
 
   switch (name) {
     case 'EventPartyAdded':
+      // TCompleteConference takes the requester's held call back without
+      // an EventRetrieved (docs/protocol.md): its EventPartyAdded, with
+      // itself as the adder, is the sign
+      if (ev.ThirdPartyDN === desk.dn && c.state === 'Held')
+        c.state = 'Established';
+      if (ev.CallState) c.callState = ev.CallState;
+      break;
     case 'EventPartyChanged':
     case 'EventPartyDeleted':
       if (ev.CallState) c.callState = ev.CallState;

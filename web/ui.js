@@ -104,7 +104,8 @@ export function logEvent(list, ev) {
   const what = [ev.ThisDN, ev.OtherDN && `Other ${ev.OtherDN}`,
     ev.ConnID, ev.ErrorCode && `${ev.ErrorCode} ${ev.ErrorMessage}`]
     .filter(Boolean).join(' · ');
-  const item = el('li', { class: ev.event === 'EventError' ? 'error' : '' },
+  const cls = ev.event === 'EventError' ? 'ev-error' : '';
+  const item = el('li', { class: cls },
     el('details', {},
       el('summary', {},
         el('span', { class: 'time', text: hhmmss(ev.Time) }),

@@ -152,13 +152,13 @@ test('complete: the consult call goes, the main call is a conference', () => {
     CallType: 'Consult' }));
   apply(d, ev('EventReleased', { ThisDN: '1001', ConnID: C2 }));
   apply(d, ev('EventPartyAdded', { ThisDN: '1001', ConnID: C1,
-    OtherDN: '1002', CallState: 'Conferenced' }));
-  apply(d, ev('EventRetrieved', { ThisDN: '1001', ConnID: C1 }));
+    OtherDN: '1002', ThirdPartyDN: '1001', ThirdPartyDNRole: 'AddedBy',
+    CallState: 'Conferenced' }));
   apply(d, lct('1001', C1, [['5551234'], ['1001'], ['1002']]));
   assert.equal(d.calls.size, 1);
   const c = d.calls.get(C1);
   assert.equal(c.callState, 'Conferenced');
-  assert.equal(c.state, 'Established');
+  assert.equal(c.state, 'Established', 'no EventRetrieved comes');
   assert.equal(c.parties.length, 3);
   assert.equal(c.ani, '5551234', 'ANI kept from the first events');
 });
@@ -233,6 +233,14 @@ test('disconnected customer: state shown, only reconnect for it, and no ' +
   assert.equal(c.parties[0].state, '');
   assert.equal(act(partyActions(d, c, c.parties[1]), 'disconnect').enabled,
     true);
+});
+
+test('a party added by someone else leaves our held call held', () => {
+  const d = inbound();
+  apply(d, ev('EventHeld', { ThisDN: '1001', ConnID: C1 }));
+  apply(d, ev('EventPartyAdded', { ThisDN: '1001', ConnID: C1,
+    OtherDN: '1003', ThirdPartyDN: '1002', CallState: 'Conferenced' }));
+  assert.equal(d.calls.get(C1).state, 'Held');
 });
 
 test('a held party cannot be disconnected; two parties: no conference ' +
