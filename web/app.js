@@ -53,6 +53,7 @@ function showSignin(message) {
 }
 
 function signIn(dn, password) {
+  if (session) session.stop();
   desk = newDesk(dn);
   $('events').replaceChildren();
   notice('');

@@ -207,7 +207,7 @@ static void text_reply(struct http_conn *hc, uint16_t scode, const char *reason,
 static int open_beneath(const char *root, const char *rel)
 {
 	char name[HTTPD_STATIC_PATH_MAX];
-	int dfd, fd;
+	int dfd;
 
 	dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
@@ -216,6 +216,7 @@ static int open_beneath(const char *root, const char *rel)
 	for (;;) {
 		const char *slash = strchr(rel, '/');
 		size_t n = slash ? (size_t)(slash - rel) : strlen(rel);
+		int fd;
 
 		memcpy(name, rel, n);
 		name[n] = '\0';
