@@ -25,7 +25,8 @@ context of its own, are clicked and read like a person would:
    ear;
 6. 1002 clicks Reconnect: the state clears on both desktops; everyone
    hears everyone;
-7. 1001 releases; 1002 holds, retrieves and releases from its desktop;
+7. 1002 deletes 1001 from the conference; 1002 holds, retrieves and
+   releases from its desktop;
 8. Make call from 1001's desktop to 1002, released from it;
 9. the server restarts: both desktops show the link down, then come back
    by themselves, signed in again (EventRegistered) with no call left.
@@ -309,7 +310,7 @@ def step_reconnect(run, st):
 
 def step_release(run, st):
     a, b, c1, ph = st['page']['1001'], st['page']['1002'], st['c1'], st['ph']
-    a.click(button(c1, 'release'))
+    b.click(button(c1, 'delete', '1001'))
     ph['1001'].wait_call_closed(5)
     poll(lambda: calls(a) == [], UI_DEADLINE)
     check(calls(a) == [] and a.text('#calls') == 'no calls',
@@ -376,6 +377,18 @@ def step_restart(run, st):
     st['shots'].take(a, 'link-back')
 
 
+def step_log_cap(run, st):
+    """The log keeps the newest 200 (ui.js, on a list of its own)."""
+    got = st['page']['1001'].evaluate(
+        'import("/ui.js").then(m => { const l = document.createElement('
+        '"ol"); for (let i = 1; i <= 250; i++) m.logEvent(l, {event: '
+        '"EventUserEvent", EventSequenceNumber: i}); return [l.children.'
+        'length, JSON.parse(l.firstChild.querySelector("pre").textContent)'
+        '.EventSequenceNumber, JSON.parse(l.lastChild.querySelector("pre")'
+        '.textContent).EventSequenceNumber]; })')
+    check(got == [200, 250, 51], f'log: [count, first, last] = {got}')
+
+
 def step_sign_out(run, st):
     for dn, page in st['page'].items():
         page.click('#signout')
@@ -424,11 +437,12 @@ def body(run):
              step_refused),
             ('1002 reconnects the customer: cleared everywhere, by ear',
              step_reconnect),
-            ('release, hold, retrieve, release from the desktops',
+            ('delete, hold, retrieve, release from the desktops',
              step_release),
             ('Make call from the desktop', step_make_call),
             ('server restart: link down, back, signed in again',
              step_restart),
+            ('the event log keeps the newest 200', step_log_cap),
             ('sign out', step_sign_out),
         ]
         for title, fn in steps:
