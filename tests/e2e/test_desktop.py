@@ -179,7 +179,7 @@ def step_sign_in(run, st):
         {'request': 'TRegisterAddress', 'ReferenceID': 2, 'ThisDN': '9999'}])
     sign_in(a, '9999', PASSWORD)
     got = a.wait_text('#signin-error', want['ErrorMessage'], UI_DEADLINE)
-    check(want['ErrorCode'] == 59 and f'(ErrorCode 59)' in got,
+    check(want['ErrorCode'] == 59 and '(ErrorCode 59)' in got,
           f'unknown DN: {got!r}, server: {want}')
     st['shots'].take(a, 'refused-dn')
 
