@@ -3,8 +3,8 @@
  *
  * One port for everything a browser needs, so a desktop needs one address:
  * GET /tlib upgrades to a WebSocket carrying tlib/1 (one message per text
- * frame). Anything else is 404 until the status, metrics and desktop
- * pages exist. http-port = 0 turns the port off.
+ * frame). Any other path is a file of the web desktop (web-root,
+ * static.c). http-port = 0 turns the port off.
  */
 #include <string.h>
 #include <re_types.h>
@@ -20,10 +20,12 @@
 #include "cfg/cfg.h"
 #include "tlib/tsrv.h"
 #include "http/httpd.h"
+#include "http/static.h"
 
 struct httpd {
 	struct http_sock *hs;
 	struct tsrv *tsrv; /* not owned */
+	struct httpd_static *files;
 };
 
 static void req_h(struct http_conn *hc, const struct http_msg *msg, void *arg)
@@ -38,8 +40,7 @@ static void req_h(struct http_conn *hc, const struct http_msg *msg, void *arg)
 		return;
 	}
 
-	(void)http_creply(hc, 404, "Not Found", "text/plain", "nothing at %r\n",
-			  &msg->path);
+	httpd_static_serve(h->files, hc, msg);
 }
 
 static void httpd_destructor(void *arg)
@@ -47,6 +48,7 @@ static void httpd_destructor(void *arg)
 	struct httpd *h = arg;
 
 	mem_deref(h->hs);
+	mem_deref(h->files);
 }
 
 int httpd_alloc(struct httpd **hp, const struct cfg *cfg, struct tsrv *tsrv)
@@ -67,6 +69,12 @@ int httpd_alloc(struct httpd **hp, const struct cfg *cfg, struct tsrv *tsrv)
 		return ENOMEM;
 
 	h->tsrv = tsrv;
+	err = httpd_static_alloc(&h->files, cfg->web_root);
+	if (err) {
+		mem_deref(h);
+		return err;
+	}
+
 	laddr = cfg->http_address;
 	sa_set_port(&laddr, cfg->http_port);
 	err = http_listen(&h->hs, &laddr, req_h, h);
@@ -76,7 +84,8 @@ int httpd_alloc(struct httpd **hp, const struct cfg *cfg, struct tsrv *tsrv)
 		return err;
 	}
 
-	log_info("http", "HTTP on %J (WebSocket CTI at /tlib)", &laddr);
+	log_info("http", "HTTP on %J (WebSocket CTI at /tlib, desktop from %s)",
+		 &laddr, cfg->web_root);
 	*hp = h;
 	return 0;
 }
