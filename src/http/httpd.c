@@ -28,10 +28,50 @@ struct httpd {
 	struct httpd_static *files;
 };
 
+static int hdr_print(struct re_printf *pf, const struct http_hdr *h)
+{
+	return h ? re_hprintf(pf, "%r", &h->val) : 0;
+}
+
+/*
+ * A browser names the page that opens a WebSocket in Origin. Without this
+ * check any web page an agent visits could drive tlib/1 through the
+ * agent's browser, on a port bound to loopback or the LAN (cross-site
+ * WebSocket hijacking): only a page of this server itself may. A client
+ * that is not a browser sends no Origin and is not concerned.
+ */
+static bool origin_ok(const struct http_msg *msg)
+{
+	const struct http_hdr *o = http_msg_xhdr(msg, "Origin");
+	const struct http_hdr *host = http_msg_hdr(msg, HTTP_HDR_HOST);
+	struct pl scheme, rest;
+
+	if (!o)
+		return true;
+	if (!host ||
+	    re_regex(o->val.p, o->val.l, "[a-z]+://[^/]+", &scheme, &rest))
+		return false;
+	if (pl_strcasecmp(&scheme, "http") && pl_strcasecmp(&scheme, "https"))
+		return false;
+
+	return rest.p + rest.l == o->val.p + o->val.l &&
+	       0 == pl_casecmp(&rest, &host->val);
+}
+
 static void req_h(struct http_conn *hc, const struct http_msg *msg, void *arg)
 {
 	struct httpd *h = arg;
 
+	if (0 == pl_strcmp(&msg->path, "/tlib") && !origin_ok(msg)) {
+		log_warn("http",
+			 "%J: WebSocket from another site's page "
+			 "refused (Origin %H)",
+			 http_conn_peer(hc), hdr_print,
+			 http_msg_xhdr(msg, "Origin"));
+		(void)http_creply(hc, 403, "Forbidden", "text/plain",
+				  "/tlib: Origin is not this server\n");
+		return;
+	}
 	if (0 == pl_strcmp(&msg->path, "/tlib")) {
 		if (tsrv_ws_accept(h->tsrv, hc, msg))
 			(void)http_creply(hc, 400, "Bad Request", "text/plain",

@@ -137,6 +137,19 @@ def check_tlib(port):
         'Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n'
         f'Sec-WebSocket-Key: {key}\r\n\r\n').encode())
     check(st == 101, f'WebSocket upgrade at /tlib: {st} {hd}')
+    # a page of this server may open it, a page of another site may not
+    for origin, want in ((f'http://127.0.0.1:{port}', 101),
+                         (f'HTTP://127.0.0.1:{port}', 101),
+                         ('http://evil.example', 403),
+                         (f'http://127.0.0.1:{port}.evil.example', 403),
+                         (f'http://127.0.0.1:{port}/x', 403),
+                         ('null', 403)):
+        st, hd, _ = http(port, (
+            f'GET /tlib HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n'
+            f'Origin: {origin}\r\nUpgrade: websocket\r\n'
+            'Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n'
+            f'Sec-WebSocket-Key: {key}\r\n\r\n').encode())
+        check(st == want, f'Origin {origin}: {st}, expected {want}')
 
 
 def body(run):
