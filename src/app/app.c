@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <re.h>
 #include "log/log.h"
@@ -21,6 +22,11 @@
 #include "media/codec.h"
 #include "media/player.h"
 #include "media/media.h"
+#include "call/call.h"
+#include "call/census.h"
+#include "stats/stats.h"
+#include "http/ops.h"
+#include "http/sample.h"
 #include "app/app.h"
 
 enum {
@@ -125,6 +131,7 @@ static void reload(void)
 	log_info("conf", "SIGHUP: reloading %s", app.path);
 
 	err = cfg_load(&conf, app.path, &problems);
+	stats_reloaded(!err);
 	if (err) {
 		log_problems(problems);
 		log_error("conf",
@@ -166,6 +173,53 @@ static void status_log(void)
 		   (unsigned long long)ms.rx, (unsigned long long)ms.tx,
 		   (unsigned long long)ms.rx_foreign,
 		   (unsigned long long)ms.rx_bad);
+}
+
+/* --- the operator's pages (/status, /metrics): a sample of everything --- */
+
+static const struct cfg *ops_cfg(void *arg)
+{
+	(void)arg;
+	return app.conf;
+}
+
+static void ops_registrations(struct httpd_sample *s)
+{
+	const struct reg_bindings *bs = reg_bindings(app.reg);
+	uint64_t now = tmr_jiffies();
+
+	for (struct le *le = app.conf->dnl.head; le; le = le->next) {
+		const struct cfg_dn *dn = le->data;
+		uint32_t n;
+
+		if (dn->type != CFG_DN_EXTENSION)
+			continue;
+		n = reg_bindings_count(bs, dn->name, now);
+		++s->extensions;
+		s->registered += n > 0;
+		s->contacts += n;
+	}
+}
+
+static void ops_sample(struct httpd_sample *s, void *arg)
+{
+	struct media_stats ms;
+	(void)arg;
+
+	s->cfg = app.conf;
+	s->life = stats_life();
+	s->ctr = stats_counters();
+	s->now = (uint64_t)time(NULL);
+	s->uptime = tmr_jiffies() - s->life->started_mono;
+	ops_registrations(s);
+	call_model_census(b2bua_model(app.b2bua), &s->calls);
+	tsrv_stats(app.tsrv, &s->cti);
+	media_stats(app.media, &ms);
+	s->rtp_legs = ms.legs;
+	s->music_files = player_cache_count(app.players);
+	s->nworkers = MIN(media_workers(app.media), HTTPD_WORKERS_MAX);
+	for (unsigned i = 0; i < s->nworkers; i++)
+		(void)media_worker_stats(app.media, i, &s->workers[i]);
 }
 
 static void signal_h(int sig, void *arg)
@@ -275,6 +329,8 @@ static int modules_start(void)
 	}
 
 	err = sipsrv_alloc(&app.sip, app.conf);
+	if (!err)
+		stats_sip_attach(sipsrv_sip(app.sip));
 	err = err ? err : reg_alloc(&app.reg, sipsrv_sip(app.sip), app.conf);
 	err = err ? err : player_cache_alloc(&app.players);
 	err = err ? err
@@ -301,12 +357,17 @@ static int modules_start(void)
 				 });
 
 	sipsrv_reg_set(app.sip, app.reg);
+	httpd_ops_set(&(struct httpd_ops){
+		.cfg = ops_cfg,
+		.sample = ops_sample,
+	});
 	music_preload(app.conf);
 	return 0;
 }
 
 static void modules_stop(void)
 {
+	httpd_ops_set(NULL);
 	sipsrv_reg_set(app.sip, NULL);
 	b2bua_set_event_handler(app.b2bua, NULL, NULL);
 	app.httpd = mem_deref(app.httpd);
@@ -341,6 +402,7 @@ int app_run(const char *cfg_path)
 
 	log_init((enum log_level)app.conf->log_level);
 	(void)str_dup(&app.path, cfg_path);
+	stats_started();
 	fds_raise();
 
 	err = modules_start();

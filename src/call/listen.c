@@ -18,6 +18,7 @@
 #include <re.h>
 #include "call/call.h"
 #include "call/priv.h"
+#include "stats/stats.h"
 
 static const char REASON_RELEASED[] = "ConferenceReleased";
 
@@ -115,6 +116,7 @@ int call_listen_disconnect(struct call_model *m, uint32_t party,
 			alias);
 
 	x->state = PARTY_LISTEN_DISCONNECTED;
+	stats_listen_disconnect();
 	x->music = mem_deref(x->music);
 	if (music)
 		(void)str_dup(&x->music, music);
@@ -128,6 +130,8 @@ int call_listen_disconnect(struct call_model *m, uint32_t party,
 static void reconnect(struct party *x, const char *by, const char *reason)
 {
 	x->state = PARTY_ESTABLISHED;
+	stats_listen_reconnect(reason ? STATS_RECONNECT_RELEASED
+				      : STATS_RECONNECT_REQUEST);
 	x->music = mem_deref(x->music);
 	listen_emit(x->call, CALL_EV_LISTEN_RECONNECTED, x, by, reason);
 }

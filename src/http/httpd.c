@@ -20,6 +20,7 @@
 #include "cfg/cfg.h"
 #include "tlib/tsrv.h"
 #include "http/httpd.h"
+#include "http/ops.h"
 
 struct httpd {
 	struct http_sock *hs;
@@ -30,6 +31,8 @@ static void req_h(struct http_conn *hc, const struct http_msg *msg, void *arg)
 {
 	struct httpd *h = arg;
 
+	if (httpd_ops_serve(hc, msg))
+		return; /* /status, /metrics */
 	if (0 == pl_strcmp(&msg->path, "/tlib")) {
 		if (tsrv_ws_accept(h->tsrv, hc, msg))
 			(void)http_creply(hc, 400, "Bad Request", "text/plain",
