@@ -11,7 +11,7 @@ from .harness import LOOPBACK, check, poll
 
 
 class Cti:
-    def __init__(self, port, app='e2e'):
+    def __init__(self, port, app='e2e', password=None):
         self.sock = socket.create_connection((LOOPBACK, port), 5)
         # the reader blocks: a client that hears nothing for a while
         # (a DN in no call) must not lose its reader to a timeout
@@ -24,7 +24,8 @@ class Cti:
         link = self.wait('EventLinkConnected')
         check(link.get('ProtocolVersion') == 'tlib/1',
               f'EventLinkConnected: {link}')
-        self.request('TOpenServer', ApplicationName=app)
+        self.request('TOpenServer', ApplicationName=app,
+                     **({'Password': password} if password else {}))
         self.wait('EventServerConnected')
 
     def _read(self):
