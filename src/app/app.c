@@ -129,6 +129,7 @@ static void reload(void)
 	int err;
 
 	log_info("conf", "SIGHUP: reloading %s", app.path);
+	(void)app_notify("RELOADING=1");
 
 	err = cfg_load(&conf, app.path, &problems);
 	stats_reloaded(!err);
@@ -139,6 +140,8 @@ static void reload(void)
 			  "configuration is kept",
 			  app.path, err);
 		mem_deref(problems);
+		(void)app_notify("READY=1\nSTATUS=reload rejected: the running "
+				 "configuration is kept");
 		return;
 	}
 
@@ -153,6 +156,7 @@ static void reload(void)
 	mem_deref(app.conf);
 	app.conf = conf;
 	log_info("conf", "reloaded %s", app.path);
+	(void)app_notify("READY=1\nSTATUS=running (reloaded)");
 }
 
 /* One line with every counter a test or an operator needs to see that
@@ -236,6 +240,7 @@ static void signal_h(int sig, void *arg)
 	}
 
 	log_info("main", "signal %d: shutting down", sig);
+	(void)app_notify("STOPPING=1");
 	re_cancel();
 }
 
@@ -412,6 +417,7 @@ int app_run(const char *cfg_path)
 	} else {
 		log_info("main", "sipserver %s ready (config %s, location %s)",
 			 SIPSERVER_VERSION, cfg_path, app.conf->location);
+		(void)app_notify("READY=1\nSTATUS=running");
 		(void)re_main(NULL);
 	}
 
