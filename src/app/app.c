@@ -40,6 +40,7 @@ static struct {
 	struct sipsrv *sip;
 	struct reg *reg;
 	struct player_cache *players;
+	struct player *music[2]; /**< the configured music, kept decoded */
 	struct media *media;
 	struct b2bua *b2bua;
 	struct tsrv *tsrv;
@@ -104,20 +105,25 @@ static void log_problems(const char *problems)
 	}
 }
 
-/* Decode the configured music now, not when the first call is held */
+/*
+ * Decode the configured music now, not when the first call is held (a
+ * long file would stall the loop then), and keep it: the cache drops, on
+ * prune, whatever nobody else holds, which would be all of it
+ */
 static void music_preload(const struct cfg *conf)
 {
-	const char *paths[] = {conf->default_music,
-			       conf->music_listen_disconnect};
-	struct player *p;
+	const char *paths[ARRAY_SIZE(app.music)] = {
+		conf->default_music, conf->music_listen_disconnect};
 	char reason[256];
 
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
-		p = NULL;
+		struct player *p = NULL;
+
 		if (player_cache_get(app.players, &p, paths[i], reason,
 				     sizeof(reason)))
 			log_warn("main", "music: %s", reason);
-		mem_deref(p);
+		mem_deref(app.music[i]);
+		app.music[i] = p;
 	}
 	(void)player_cache_prune(app.players);
 }
@@ -379,6 +385,8 @@ static void modules_stop(void)
 	app.tsrv = mem_deref(app.tsrv);
 	app.b2bua = mem_deref(app.b2bua);
 	app.media = mem_deref(app.media);
+	for (size_t i = 0; i < ARRAY_SIZE(app.music); i++)
+		app.music[i] = mem_deref(app.music[i]);
 	app.players = mem_deref(app.players);
 	app.reg = mem_deref(app.reg);
 	app.sip = mem_deref(app.sip);

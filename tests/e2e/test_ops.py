@@ -161,6 +161,8 @@ def step_baseline(run, st):
     check(s['cti']['clients'] == 0, f'cti: {s["cti"]}')
     check(s['media']['threads'] == 2 and
           len(s['media']['workers']) == 2, f'media: {s["media"]}')
+    # default-music and music-listen-disconnect, decoded at start and kept
+    check(s['media']['music_files'] == 2, f'media: {s["media"]}')
     st['m0'] = metrics(run)
     check(value(st['m0'], 'sipserver_build_info', version=version[-1]) == 1,
           'sipserver_build_info')
