@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <re.h>
 #include "log/log.h"
@@ -21,6 +22,11 @@
 #include "media/codec.h"
 #include "media/player.h"
 #include "media/media.h"
+#include "call/call.h"
+#include "call/census.h"
+#include "stats/stats.h"
+#include "http/ops.h"
+#include "http/sample.h"
 #include "app/app.h"
 
 enum {
@@ -34,6 +40,7 @@ static struct {
 	struct sipsrv *sip;
 	struct reg *reg;
 	struct player_cache *players;
+	struct player *music[2]; /**< the configured music, kept decoded */
 	struct media *media;
 	struct b2bua *b2bua;
 	struct tsrv *tsrv;
@@ -98,20 +105,25 @@ static void log_problems(const char *problems)
 	}
 }
 
-/* Decode the configured music now, not when the first call is held */
+/*
+ * Decode the configured music now, not when the first call is held (a
+ * long file would stall the loop then), and keep it: the cache drops, on
+ * prune, whatever nobody else holds, which would be all of it
+ */
 static void music_preload(const struct cfg *conf)
 {
-	const char *paths[] = {conf->default_music,
-			       conf->music_listen_disconnect};
-	struct player *p;
+	const char *paths[ARRAY_SIZE(app.music)] = {
+		conf->default_music, conf->music_listen_disconnect};
 	char reason[256];
 
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
-		p = NULL;
+		struct player *p = NULL;
+
 		if (player_cache_get(app.players, &p, paths[i], reason,
 				     sizeof(reason)))
 			log_warn("main", "music: %s", reason);
-		mem_deref(p);
+		mem_deref(app.music[i]);
+		app.music[i] = p;
 	}
 	(void)player_cache_prune(app.players);
 }
@@ -123,8 +135,10 @@ static void reload(void)
 	int err;
 
 	log_info("conf", "SIGHUP: reloading %s", app.path);
+	(void)app_notify("RELOADING=1");
 
 	err = cfg_load(&conf, app.path, &problems);
+	stats_reloaded(!err);
 	if (err) {
 		log_problems(problems);
 		log_error("conf",
@@ -132,6 +146,8 @@ static void reload(void)
 			  "configuration is kept",
 			  app.path, err);
 		mem_deref(problems);
+		(void)app_notify("READY=1\nSTATUS=reload rejected: the running "
+				 "configuration is kept");
 		return;
 	}
 
@@ -146,6 +162,7 @@ static void reload(void)
 	mem_deref(app.conf);
 	app.conf = conf;
 	log_info("conf", "reloaded %s", app.path);
+	(void)app_notify("READY=1\nSTATUS=running (reloaded)");
 }
 
 /* One line with every counter a test or an operator needs to see that
@@ -168,6 +185,53 @@ static void status_log(void)
 		   (unsigned long long)ms.rx_bad);
 }
 
+/* --- the operator's pages (/status, /metrics): a sample of everything --- */
+
+static const struct cfg *ops_cfg(void *arg)
+{
+	(void)arg;
+	return app.conf;
+}
+
+static void ops_registrations(struct httpd_sample *s)
+{
+	const struct reg_bindings *bs = reg_bindings(app.reg);
+	uint64_t now = tmr_jiffies();
+
+	for (struct le *le = app.conf->dnl.head; le; le = le->next) {
+		const struct cfg_dn *dn = le->data;
+		uint32_t n;
+
+		if (dn->type != CFG_DN_EXTENSION)
+			continue;
+		n = reg_bindings_count(bs, dn->name, now);
+		++s->extensions;
+		s->registered += n > 0;
+		s->contacts += n;
+	}
+}
+
+static void ops_sample(struct httpd_sample *s, void *arg)
+{
+	struct media_stats ms;
+	(void)arg;
+
+	s->cfg = app.conf;
+	s->life = stats_life();
+	s->ctr = stats_counters();
+	s->now = (uint64_t)time(NULL);
+	s->uptime = tmr_jiffies() - s->life->started_mono;
+	ops_registrations(s);
+	call_model_census(b2bua_model(app.b2bua), &s->calls);
+	tsrv_stats(app.tsrv, &s->cti);
+	media_stats(app.media, &ms);
+	s->rtp_legs = ms.legs;
+	s->music_files = player_cache_count(app.players);
+	s->nworkers = MIN(media_workers(app.media), HTTPD_WORKERS_MAX);
+	for (unsigned i = 0; i < s->nworkers; i++)
+		(void)media_worker_stats(app.media, i, &s->workers[i]);
+}
+
 static void signal_h(int sig, void *arg)
 {
 	(void)arg;
@@ -182,6 +246,7 @@ static void signal_h(int sig, void *arg)
 	}
 
 	log_info("main", "signal %d: shutting down", sig);
+	(void)app_notify("STOPPING=1");
 	re_cancel();
 }
 
@@ -275,6 +340,8 @@ static int modules_start(void)
 	}
 
 	err = sipsrv_alloc(&app.sip, app.conf);
+	if (!err)
+		stats_sip_attach(sipsrv_sip(app.sip));
 	err = err ? err : reg_alloc(&app.reg, sipsrv_sip(app.sip), app.conf);
 	err = err ? err : player_cache_alloc(&app.players);
 	err = err ? err
@@ -301,18 +368,25 @@ static int modules_start(void)
 				 });
 
 	sipsrv_reg_set(app.sip, app.reg);
+	httpd_ops_set(&(struct httpd_ops){
+		.cfg = ops_cfg,
+		.sample = ops_sample,
+	});
 	music_preload(app.conf);
 	return 0;
 }
 
 static void modules_stop(void)
 {
+	httpd_ops_set(NULL);
 	sipsrv_reg_set(app.sip, NULL);
 	b2bua_set_event_handler(app.b2bua, NULL, NULL);
 	app.httpd = mem_deref(app.httpd);
 	app.tsrv = mem_deref(app.tsrv);
 	app.b2bua = mem_deref(app.b2bua);
 	app.media = mem_deref(app.media);
+	for (size_t i = 0; i < ARRAY_SIZE(app.music); i++)
+		app.music[i] = mem_deref(app.music[i]);
 	app.players = mem_deref(app.players);
 	app.reg = mem_deref(app.reg);
 	app.sip = mem_deref(app.sip);
@@ -341,6 +415,7 @@ int app_run(const char *cfg_path)
 
 	log_init((enum log_level)app.conf->log_level);
 	(void)str_dup(&app.path, cfg_path);
+	stats_started();
 	fds_raise();
 
 	err = modules_start();
@@ -350,6 +425,7 @@ int app_run(const char *cfg_path)
 	} else {
 		log_info("main", "sipserver %s ready (config %s, location %s)",
 			 SIPSERVER_VERSION, cfg_path, app.conf->location);
+		(void)app_notify("READY=1\nSTATUS=running");
 		(void)re_main(NULL);
 	}
 

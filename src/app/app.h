@@ -5,6 +5,9 @@
 int app_run(const char *cfg_path);
 int app_check_config(const char *cfg_path);
 
+/* notify.c: systemd's Type=notify */
+int app_notify(const char *state);
+
 /* signal.c */
 typedef void(app_signal_h)(int sig, void *arg);
 int app_signals_start(app_signal_h *h, void *arg);

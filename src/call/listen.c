@@ -21,6 +21,7 @@
 #include <re.h>
 #include "call/call.h"
 #include "call/priv.h"
+#include "stats/stats.h"
 
 static const char REASON_RELEASED[] = "ConferenceReleased";
 
@@ -110,6 +111,7 @@ static int disconnect(struct party *a, const char *by, const char *alias,
 			alias);
 
 	x->state = PARTY_LISTEN_DISCONNECTED;
+	stats_listen_disconnect();
 	x->music = mem_deref(x->music);
 	if (music)
 		(void)str_dup(&x->music, music);
@@ -123,6 +125,8 @@ static int disconnect(struct party *a, const char *by, const char *alias,
 static void reconnect(struct party *x, const char *by, const char *reason)
 {
 	x->state = PARTY_ESTABLISHED;
+	stats_listen_reconnect(reason ? STATS_RECONNECT_RELEASED
+				      : STATS_RECONNECT_REQUEST);
 	x->music = mem_deref(x->music);
 	listen_emit(x->call, CALL_EV_LISTEN_RECONNECTED, x, by, reason);
 }

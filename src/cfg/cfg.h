@@ -49,6 +49,7 @@ struct cfg {
 	uint32_t log_level;	       /**< enum log_level */
 	char *web_root;		       /**< resolved path */
 	struct sa http_address;
+	char *http_status_allow; /**< who may read /status and /metrics */
 	uint32_t media_threads;
 	uint32_t rtp_timeout;
 	uint32_t no_answer_timeout;
@@ -66,6 +67,10 @@ const struct cfg_dn *cfg_dn_find(const struct cfg *conf, const char *name);
 const struct cfg_dn *cfg_dn_find_pl(const struct cfg *conf,
 				    const struct pl *name);
 const char *cfg_dn_type_name(enum cfg_dn_type type);
+
+/* net.c: address lists */
+int cfg_nets_check(const char *text, char *reason, size_t sz);
+bool cfg_nets_match(const char *text, const struct sa *peer);
 
 typedef void(cfg_change_h)(const char *option, const char *oldval,
 			   const char *newval, bool restart, void *arg);

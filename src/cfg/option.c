@@ -36,6 +36,8 @@ const struct cfg_option cfg_options[] = {
 	{"log-level", OPT_LOGLEVEL, F(log_level), "info", 0, 0, false},
 	{"web-root", OPT_PATH, F(web_root), "web", 0, 0, true},
 	{"http-address", OPT_ADDR, F(http_address), "127.0.0.1", 0, 0, true},
+	{"http-status-allow", OPT_NETS, F(http_status_allow),
+	 "127.0.0.0/8, ::1", 0, 0, false},
 	{"media-threads", OPT_UINT, F(media_threads), NULL, 1, 64, true},
 	{"rtp-timeout", OPT_UINT, F(rtp_timeout), "30", 0, 86400, false},
 	{"no-answer-timeout", OPT_UINT, F(no_answer_timeout), "60", 1, 3600,
@@ -180,6 +182,11 @@ static int parse_string(struct cfg_parse *p, const struct cfg_option *opt,
 	case OPT_PATH:
 		err = value[0] ? cfg_path_resolve(&s, p->conf, value) : 0;
 		break;
+	case OPT_NETS:
+		if (cfg_nets_check(value, reason, sz))
+			return EINVAL;
+		err = str_dup(&s, value);
+		break;
 	default:
 		err = str_dup(&s, value);
 		break;
@@ -287,6 +294,7 @@ void cfg_option_free(struct cfg *conf, const struct cfg_option *opt)
 	case OPT_NAME:
 	case OPT_MUSIC:
 	case OPT_PATH:
+	case OPT_NETS:
 		*FIELD(conf, opt, char *) =
 			mem_deref(*FIELD(conf, opt, char *));
 		break;

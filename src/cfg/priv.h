@@ -14,6 +14,7 @@ enum opt_type {
 	OPT_LOGLEVEL, /**< error / warn / info / debug */
 	OPT_MUSIC,    /**< audio file or folder of audio files */
 	OPT_PATH,     /**< file path, resolved from the config's folder */
+	OPT_NETS,     /**< IP addresses and networks (net.c) */
 };
 
 struct cfg_option {

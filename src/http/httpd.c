@@ -2,9 +2,10 @@
  * @file httpd.c  The HTTP server on http-address:http-port
  *
  * One port for everything a browser needs, so a desktop needs one address:
- * GET /tlib upgrades to a WebSocket carrying tlib/1 (one message per text
- * frame). Any other path is a file of the web desktop (web-root,
- * static.c). http-port = 0 turns the port off.
+ * /status and /metrics for the operator (ops.c, readers limited by
+ * http-status-allow); GET /tlib upgrades to a WebSocket carrying tlib/1
+ * (one message per text frame); any other path is a file of the web
+ * desktop (web-root, static.c). http-port = 0 turns the port off.
  */
 #include <string.h>
 #include <re_types.h>
@@ -21,6 +22,7 @@
 #include "tlib/tsrv.h"
 #include "http/httpd.h"
 #include "http/static.h"
+#include "http/ops.h"
 
 struct httpd {
 	struct http_sock *hs;
@@ -62,6 +64,8 @@ static void req_h(struct http_conn *hc, const struct http_msg *msg, void *arg)
 {
 	struct httpd *h = arg;
 
+	if (httpd_ops_serve(hc, msg))
+		return; /* /status, /metrics */
 	if (0 == pl_strcmp(&msg->path, "/tlib") && !origin_ok(msg)) {
 		log_warn("http",
 			 "%J: WebSocket from another site's page "

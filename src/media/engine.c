@@ -280,6 +280,47 @@ void media_stats(const struct media *m, struct media_stats *st)
 	}
 }
 
+unsigned media_workers(const struct media *m)
+{
+	return m ? m->nworkers : 0;
+}
+
+/**
+ * One worker's counters and load, read without stopping it: each value
+ * is exact, but they may be from slightly different moments
+ *
+ * @return 0, or EINVAL when there is no worker i
+ */
+int media_worker_stats(const struct media *m, unsigned i,
+		       struct media_worker_stats *st)
+{
+	struct worker *w;
+
+	if (!m || !st || i >= m->nworkers)
+		return EINVAL;
+
+	w = &m->workers[i];
+	memset(st, 0, sizeof(*st));
+	st->legs = atomic_load(&w->nlegs);
+	st->mixes = atomic_load(&w->nmixes);
+	st->music = atomic_load(&w->nmusic);
+	st->frames = atomic_load(&w->ticks);
+	st->late = atomic_load(&w->late);
+	st->rx = atomic_load(&w->rx);
+	st->tx = atomic_load(&w->tx);
+	st->rx_lost = atomic_load(&w->rx_lost);
+	st->rx_late = atomic_load(&w->rx_late);
+	st->rx_foreign = atomic_load(&w->rx_foreign);
+	st->rx_bad = atomic_load(&w->rx_bad);
+	st->load = atomic_load(&w->load_ppm) / 1e6;
+	st->frame_max = atomic_load(&w->frame_max_ns);
+	st->busy = atomic_load(&w->busy_ns);
+	for (unsigned b = 0; b <= MEDIA_FRAME_BUCKETS; b++)
+		st->hist[b] = atomic_load(&w->frame_hist[b]);
+
+	return 0;
+}
+
 static int udp_bind(const struct sa *laddr, uint16_t port)
 {
 	struct sa a = *laddr;

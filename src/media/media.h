@@ -44,11 +44,38 @@ struct media_stats {
 	uint64_t rx_bad;     /**< packets that are not RTP we can use */
 };
 
+enum {
+	MEDIA_FRAME_BUCKETS = 9, /**< frame-time histogram: bounds below */
+};
+
+/** [ns] upper bounds of the frame-time buckets; a last one takes the rest */
+extern const uint64_t media_frame_bounds[MEDIA_FRAME_BUCKETS];
+
+/** One worker thread, for status and metrics */
+struct media_worker_stats {
+	uint32_t legs, mixes;
+	uint32_t music;	     /**< legs whose source is music */
+	uint64_t frames;     /**< frames run */
+	uint64_t late;	     /**< frames started more than 10 ms late */
+	uint64_t rx, tx;     /**< RTP packets taken, sent */
+	uint64_t rx_lost;    /**< sequence numbers that never came */
+	uint64_t rx_late;    /**< audio packets after their playout time */
+	uint64_t rx_foreign; /**< from an address not negotiated */
+	uint64_t rx_bad;     /**< not RTP we can use */
+	double load;	     /**< busy share of the last second, 0..1 */
+	uint64_t frame_max;  /**< [ns] longest frame of the last second */
+	uint64_t busy;	     /**< [ns] time spent in frames, in all */
+	uint64_t hist[MEDIA_FRAME_BUCKETS + 1]; /**< frames per bucket */
+};
+
 typedef void(media_timeout_h)(uint32_t id, void *arg);
 
 int media_alloc(struct media **mp, const struct cfg *cfg,
 		media_timeout_h *timeouth, void *arg);
 void media_stats(const struct media *m, struct media_stats *st);
+unsigned media_workers(const struct media *m);
+int media_worker_stats(const struct media *m, unsigned i,
+		       struct media_worker_stats *st);
 
 /*
  * Calls and workers. A call is pinned to a worker by its first leg, round

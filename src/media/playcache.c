@@ -204,6 +204,12 @@ int player_cache_get(struct player_cache *c, struct player **pp,
 	return 0;
 }
 
+/** Music paths decoded and held (for the operator's pages) */
+uint32_t player_cache_count(const struct player_cache *c)
+{
+	return c ? list_count(&c->entl) : 0;
+}
+
 /** Drop the players nobody but the cache holds; returns how many */
 uint32_t player_cache_prune(struct player_cache *c)
 {

@@ -31,3 +31,4 @@ int player_cache_alloc(struct player_cache **cp);
 int player_cache_get(struct player_cache *c, struct player **pp,
 		     const char *path, char *reason, size_t sz);
 uint32_t player_cache_prune(struct player_cache *c);
+uint32_t player_cache_count(const struct player_cache *c);

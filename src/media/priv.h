@@ -69,6 +69,13 @@ struct wleg {
 	uint32_t timeout_ms; /**< 0 = never */
 	bool timed_out;
 
+	/* loss (rtp.c): which of the last 64 sequence numbers up to the
+	 * highest came (bit i: highest - i) */
+	bool seq_on;
+	uint32_t seq_ssrc;
+	uint16_t seq_max;
+	uint64_t seq_seen;
+
 	/* send side */
 	uint64_t sent_frame; /**< the last frame whose packet it got */
 	bool ahead;	     /**< that packet went early (worker.c) */
@@ -138,13 +145,27 @@ struct worker {
 
 	/* statistics, written by the worker, read by anyone */
 	atomic_uint_least64_t ticks, late, rx, tx, rx_foreign, rx_bad;
+	atomic_uint_least64_t rx_lost, rx_late; /**< rtp.c */
 	atomic_uint nlegs, nmixes;
+	atomic_uint nmusic; /**< legs whose source is music */
+
+	/* frame times (load.c): a histogram, their sum, and the busy share
+	 * and longest frame of the last LOAD_WINDOW, published at its end */
+	atomic_uint_least64_t frame_hist[MEDIA_FRAME_BUCKETS + 1];
+	atomic_uint_least64_t busy_ns;
+	atomic_uint load_ppm;
+	atomic_uint_least64_t frame_max_ns;
+	uint64_t win_start, win_busy, win_max; /**< [ns] worker only */
 };
 
 /* engine.c */
 void media_post(struct media *m, enum msg_type type, uint32_t id, uint16_t port,
 		struct player *music);
 uint64_t media_now(void);
+
+/* load.c */
+uint64_t media_now_ns(void);
+void worker_load(struct worker *w, uint64_t t0, uint64_t t1);
 
 /* worker.c */
 int worker_init(struct worker *w);

@@ -34,6 +34,8 @@ enum {
 	PT_CN = 13,	   /* comfort noise: alive, nothing to play */
 	RTP_LEARN_MS = 2000,
 	RTP_PROBATION = 3,
+	SEQ_WINDOW = 64, /* packets a reordered one may be behind */
+	SEQ_JUMP = 3000, /* a jump further than this restarts the count */
 };
 
 /** A new SDP remote: its stream's real source may be learnt again */
@@ -174,10 +176,60 @@ static void events_relay(struct worker *w, struct wleg *from,
 	}
 }
 
-static void audio_put(struct wleg *l, const struct pkt *p)
+/* A new stream, or one that jumped: its earlier numbers count as come */
+static void seq_start(struct wleg *l, const struct rtp_header *h)
+{
+	l->seq_on = true;
+	l->seq_ssrc = h->ssrc;
+	l->seq_max = h->seq;
+	l->seq_seen = ~(uint64_t)0;
+}
+
+/*
+ * Loss by sequence number, counted once a number leaves the window of
+ * the last SEQ_WINDOW without having come: a packet reordered within the
+ * window is not lost, one later than that is (and one that never comes
+ * is, exactly once). Any packet of the stream counts (audio, events,
+ * comfort noise: they share the numbers). A jump beyond SEQ_JUMP is a
+ * restarted sender, not loss.
+ */
+static void seq_track(struct worker *w, struct wleg *l,
+		      const struct rtp_header *h)
+{
+	int d = (int16_t)(h->seq - l->seq_max);
+	uint64_t lost;
+
+	if (!l->seq_on || h->ssrc != l->seq_ssrc || d > SEQ_JUMP ||
+	    d < -SEQ_JUMP) {
+		seq_start(l, h);
+		return;
+	}
+	if (d <= 0) {
+		if (-d < SEQ_WINDOW)
+			l->seq_seen |= (uint64_t)1 << -d;
+		return;
+	}
+
+	if (d >= SEQ_WINDOW) {
+		lost = (uint64_t)(SEQ_WINDOW -
+				  __builtin_popcountll(l->seq_seen)) +
+		       (uint64_t)(d - SEQ_WINDOW);
+		l->seq_seen = 1;
+	} else {
+		lost = (uint64_t)(d - __builtin_popcountll(l->seq_seen >>
+							   (SEQ_WINDOW - d)));
+		l->seq_seen = l->seq_seen << d | 1;
+	}
+	l->seq_max = h->seq;
+	if (lost)
+		atomic_fetch_add(&w->rx_lost, lost);
+}
+
+static void audio_put(struct worker *w, struct wleg *l, const struct pkt *p)
 {
 	int16_t pcm[MAX_SAMPLES];
 	size_t n = MIN(p->len, (size_t)MAX_SAMPLES);
+	uint64_t late = jb_stats(l->jb)->late;
 
 	/* a new source (phone restarted its stream): new timeline */
 	if (l->rx_started && p->hdr.ssrc != l->rx_ssrc)
@@ -187,6 +239,8 @@ static void audio_put(struct wleg *l, const struct pkt *p)
 
 	codec_decode((enum codec)l->remote.codec, p->payload, pcm, n);
 	jb_put(l->jb, p->hdr.ts, pcm, n, p->hdr.m);
+	if (jb_stats(l->jb)->late != late)
+		atomic_fetch_add(&w->rx_late, 1);
 }
 
 static void pkt_handle(struct worker *w, struct wleg *l, uint8_t *buf,
@@ -203,8 +257,9 @@ static void pkt_handle(struct worker *w, struct wleg *l, uint8_t *buf,
 		return;
 	}
 
+	seq_track(w, l, &p.hdr);
 	if (p.hdr.pt == l->remote.codec)
-		audio_put(l, &p);
+		audio_put(w, l, &p);
 	else if ((int)p.hdr.pt == l->remote.dtmf_pt)
 		events_relay(w, l, &p);
 	else if (p.hdr.pt != PT_CN) {

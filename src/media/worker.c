@@ -127,10 +127,23 @@ static void leg_add(struct worker *w, struct wleg *l)
 	list_append(&w->legl, &l->le, l);
 }
 
+/* How many legs hear music: adjusted where a leg's source changes */
+static void music_count(struct worker *w, enum media_source from,
+			enum media_source to)
+{
+	if (from == to)
+		return;
+	if (to == MEDIA_SRC_MUSIC)
+		atomic_fetch_add(&w->nmusic, 1);
+	else if (from == MEDIA_SRC_MUSIC)
+		atomic_fetch_sub(&w->nmusic, 1);
+}
+
 static void leg_free(struct worker *w, struct wleg *l)
 {
 	list_unlink(&l->le);
 	mix_leave(w, l);
+	music_count(w, l->src, MEDIA_SRC_NONE);
 	if (l->fd >= 0)
 		close(l->fd);
 	if (l->fd_rtcp >= 0)
@@ -171,6 +184,7 @@ static void leg_mode(struct worker *w, struct wleg *l, struct cmd *cmd)
 
 	l->mp.talk = cmd->talk;
 	l->mp.listen = cmd->listen;
+	music_count(w, l->src, cmd->src);
 	l->src = cmd->src;
 	l->mp.source = cmd->src == MEDIA_SRC_MIX     ? MIX_SRC_MIX
 		       : cmd->src == MEDIA_SRC_MUSIC ? MIX_SRC_MUSIC
@@ -393,7 +407,7 @@ void *worker_main(void *arg)
 	w->next = media_now() + MEDIA_PTIME + w->phase;
 
 	while (!atomic_load(&w->stop)) {
-		uint64_t now;
+		uint64_t now, t0;
 
 		if (wait_until(w, w->next)) {
 			worker_idle(w);
@@ -407,7 +421,9 @@ void *worker_main(void *arg)
 		if (now > w->next + 10 * MEDIA_PTIME)
 			w->next = now;
 
+		t0 = media_now_ns();
 		worker_frame(w, now);
+		worker_load(w, t0, media_now_ns());
 		w->next += MEDIA_PTIME;
 	}
 

@@ -33,6 +33,7 @@
 #include "tlib/priv.h"
 #include "tlib/session.h"
 #include "tlib/tsrv.h"
+#include "stats/stats.h"
 
 /** A request answered later, by an event of the call (or EventError) */
 /** What answers a request later */
@@ -184,6 +185,7 @@ static void error(struct tsrv *s, struct tsrv_session *ss,
 
 	log_info("tlib", "client %J: %s: EventError %d: %s", &ss->peer,
 		 req && req->name ? req->name : "line", code, msg);
+	stats_cti_error(req ? req->name : NULL, code);
 	json_object_set_new(ev, "ErrorCode", json_integer(code));
 	json_object_set_new(ev, "ErrorMessage", json_string(msg));
 	if (req) {
@@ -914,6 +916,7 @@ static void line_h(struct tsrv_session *ss, const char *line, size_t len,
 		return; /* blank lines are keep-alives */
 
 	err = tsrv_req_decode(&req, line, len, why, sizeof(why));
+	stats_cti_request(req.name); /* NULL: "other" */
 	if (err)
 		error(s, ss, err == EINVAL ? &req : NULL, TERR_INVALID_ATTR,
 		      "%s", why);

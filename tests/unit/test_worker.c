@@ -14,6 +14,7 @@
  * latching is checked here too, with a real socket as the phone: latched
  * from another host after three packets in sequence within the learning
  * window, and never from the SDP's own host, out of sequence, or late.
+ * So is loss by sequence number.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -495,6 +496,56 @@ static void test_latch_refused(void **state)
 	worker_del(w);
 }
 
+/* --- RTP loss by sequence number (rtp.c) --- */
+
+/* from..to (wrapping) but skip (-1: none); a frame reads every 16, so
+ * that the leg's socket buffer never overflows */
+static void send_seqs(struct worker *w, int fd, const struct sa *leg,
+		      uint16_t from, uint16_t to, int skip)
+{
+	unsigned n = 0;
+
+	for (uint16_t seq = from; seq != (uint16_t)(to + 1); seq++) {
+		if (seq != skip)
+			phone_send(fd, leg, seq);
+		if (++n % 16 == 0)
+			worker_frame(w, 20);
+	}
+	worker_frame(w, 20);
+}
+
+/* A number is lost once it is 64 behind the highest without having come:
+ * reordering within that is not loss, a restarted sender is not either */
+static void test_rtp_loss(void **state)
+{
+	struct worker *w = worker_new();
+	struct tleg t = {0};
+	struct sa leg;
+	int fd;
+
+	(void)state;
+	fd = latch_setup(w, &t, "127.0.0.1", 0, &leg);
+	/* 1..3, 5, 4 (reordered), 7..69: 6 is missing, not yet out */
+	send_seqs(w, fd, &leg, 1, 3, -1);
+	phone_send(fd, &leg, 5);
+	phone_send(fd, &leg, 4);
+	send_seqs(w, fd, &leg, 7, 69, -1);
+	assert_int_equal(68, atomic_load(&w->rx));
+	assert_int_equal(0, atomic_load(&w->rx_lost));
+	/* 70 pushes 6 out of the window: lost, once */
+	send_seqs(w, fd, &leg, 70, 75, -1);
+	assert_int_equal(1, atomic_load(&w->rx_lost));
+	/* wrapping past 65535 is not loss; 65530 is, once out */
+	send_seqs(w, fd, &leg, 76, 65535, 65530);
+	send_seqs(w, fd, &leg, 0, 70, -1);
+	assert_int_equal(2, atomic_load(&w->rx_lost));
+	/* a jump of thousands: a restarted sender, a new count */
+	send_seqs(w, fd, &leg, 20000, 20100, -1);
+	assert_int_equal(2, atomic_load(&w->rx_lost));
+	close(fd);
+	worker_del(w);
+}
+
 /* --- a switch to music or silence is heard at once (worker.c) --- */
 
 static void set_mode(struct worker *w, struct tleg *t, enum media_source src)
@@ -580,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_latch_other_host),
 		cmocka_unit_test(test_latch_refused),
 		cmocka_unit_test(test_send_ahead),
+		cmocka_unit_test(test_rtp_loss),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
