@@ -4,6 +4,9 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 CONF  ?= etc/sipserver.conf
+# first port of the end-to-end tests' blocks: another tree tested at the
+# same time on this machine needs another (tests/e2e/README.md)
+E2E_PORT_BASE ?= 15000
 
 C_FILES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' \
 		2>/dev/null || find src tests tools lib include bench \
@@ -17,7 +20,8 @@ deps:
 	./scripts/install-deps
 
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DE2E_PORT_BASE=$(E2E_PORT_BASE)
 	cmake --build $(BUILD) -j$(JOBS)
 
 run: build
