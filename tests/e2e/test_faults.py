@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""End-to-end faults (issue 11, part 4): what a bad day does to a live
+conference, by ear and by events, with /status counting what is left.
+
+    python3 tests/e2e/test_faults.py
+
+Why: a contact centre cannot lose calls because one phone, one desktop
+or one operator misbehaved. One server (rtp-timeout = 2, the HTTP port on
+B+44 for /status), agents 1001 (440 Hz) and 1002 (1000 Hz), a customer
+behind the trunk `gw` (baresip on 127.0.0.2, 2200 Hz), music 700 Hz.
+1. CTI clients killed in the middle of a request, 20 times: a line cut
+   half-way, a request followed at once by a reset, a registration then a
+   reset; the server drops each session and its registrations
+   (/status: back to the test's own client), and answers the next
+   request of a client that stayed;
+2. a phone vanishes while listen-disconnected: the customer calls 1001,
+   1001 brings in 1002 and disconnects the customer, whose baresip is
+   then killed (SIGKILL: no BYE): within rtp-timeout it is released,
+   1001 and 1002 get EventPartyDeleted (CallState Ok: a plain call
+   again) and hear each other;
+3. a SIGHUP with an invalid file, then a burst of 10 SIGHUPs, while 1001
+   and 1002 talk: the invalid file is rejected (logged), the call goes on
+   by ear, SIP and CTI answer, /status counts the reloads;
+4. 1001 hangs up: nothing left, exit 0.
+"""
+
+import http.client
+import json
+import os
+import socket
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib.conf import Ears, tlibctl  # noqa: E402
+from lib.cti import Cti  # noqa: E402
+from lib.harness import (  # noqa: E402
+    LOOPBACK, Server, check, config_text, main, nothing_left, poll,
+    write_file)
+from lib.phones import Phone, music_wav, registered_phones  # noqa: E402
+
+CUSTOMER = '5551234'
+GATEWAY = '127.0.0.2'
+GW_SLOT = 3
+TONES = {'1001': 440, '1002': 1000, CUSTOMER: 2200}
+MUSIC = 700
+RTP_TIMEOUT = 2
+
+
+def http_port(run):
+    return run.ports.base + 44
+
+
+def status(run):
+    conn = http.client.HTTPConnection(LOOPBACK, http_port(run), timeout=5)
+    try:
+        conn.request('GET', '/status')
+        resp = conn.getresponse()
+        check(resp.status == 200, f'/status: {resp.status}')
+        return json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def config(run, music, broken=False):
+    dns = {'1001': {}, '1002': {},
+           'gw': {'type': 'Trunk', 'prefix': '9',
+                  'contact': f'sip:{GATEWAY}:{run.ports.phone_sip(GW_SLOT)}'}}
+    text = config_text(run.ports, run.src, dns, music_listen_disconnect=music,
+                       sip_enable_call_info='true',
+                       sip_enable_call_info_extended='true',
+                       rtp_timeout=RTP_TIMEOUT, http_port=http_port(run))
+    if broken:
+        text += '\n[TServer]\nrtp-timeout = soon\n'
+    return write_file(run.path('sipserver.conf'), text)
+
+
+def reset_after(run, data):
+    """A tlib/1 client that sends data and is gone at once (RST)."""
+    s = socket.create_connection((LOOPBACK, run.ports.tlib), timeout=5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    s.recv(4096)  # EventLinkConnected: the session exists
+    s.sendall(data)
+    s.close()
+
+
+def line(obj):
+    return (json.dumps(obj) + '\n').encode()
+
+
+def step_cti_killed(run, t):
+    base = status(run)['cti']
+    opened = line({'request': 'TOpenServer', 'ReferenceID': 1,
+                   'ApplicationName': 'doomed'})
+    for i in range(20):
+        kind = i % 3
+        if kind == 0:  # a line cut half-way
+            data = opened + line({'request': 'TRegisterAddress',
+                                  'ReferenceID': 2, 'ThisDN': '1001'})[:25]
+        elif kind == 1:  # a request, then gone before its answer
+            data = opened + line({'request': 'TQueryAddress',
+                                  'ReferenceID': 2, 'ThisDN': '1001'})
+        else:  # registered, then gone
+            data = opened + line({'request': 'TRegisterAddress',
+                                  'ReferenceID': 2, 'ThisDN': '1002'})
+        reset_after(run, data)
+
+    def back():
+        cti = status(run)['cti']
+        return (cti['clients'] == base['clients'] and
+                cti['registrations'] == base['registrations'])
+    check(poll(back, 5, interval=0.1),
+          f'CTI sessions left behind: {status(run)["cti"]}, expected '
+          f'{base}')
+    ref = t['cti']['1001'].request('TQueryAddress', ThisDN='1001')
+    t['cti']['1001'].wait('EventAddressInfo', ReferenceID=ref)
+
+
+def step_vanish(run, t):
+    ph, cti, ears = t['ph'], t['cti'], t['ears']
+    ph[CUSTOMER].dial(f'sip:1001@{LOOPBACK}:{run.ports.sip}')
+    ph['1001'].wait_call_established(5)
+    ev = cti['1001'].wait('EventEstablished', ThisDN='1001')
+    t['c1'] = ev['ConnID']
+    tlibctl(run, f'TSingleStepConference ThisDN=1001 ConnID={t["c1"]} '
+            'OtherDN=1002', ['1001'], 'EventPartyAdded ThisDN=1001')
+    ref = cti['1001'].request('TListenDisconnect', ThisDN='1001',
+                              ConnID=t['c1'], OtherDN=CUSTOMER)
+    cti['1001'].wait('EventListenDisconnected', ReferenceID=ref)
+    ears.mark('disconnected')
+    ears.listen('disconnected', [CUSTOMER])
+    ears.check('disconnected', CUSTOMER, [MUSIC],
+               [TONES['1001'], TONES['1002']])
+
+    ph[CUSTOMER].proc.kill()  # no BYE, no more RTP
+    ph[CUSTOMER].proc.wait()
+    for dn in ('1001', '1002'):
+        ev = cti[dn].wait('EventPartyDeleted', ThisDN=dn, OtherDN=CUSTOMER,
+                          deadline=RTP_TIMEOUT + 5)
+        check(ev['CallState'] == 'Ok', f'{dn}: {ev}')
+    ears.mark('vanished')
+    ears.talk('vanished', ['1001', '1002'])
+
+
+def step_sighups(run, t):
+    server, cti, ears = t['server'], t['cti'], t['ears']
+    before = status(run)['config']
+    config(run, t['music'], broken=True)
+    server.reload()
+
+    def rejected():
+        now = status(run)['config']
+        return (now['reloads_failed'] == before['reloads_failed'] + 1 and
+                now['last_reload']['failed'])
+    check(poll(rejected, 5, interval=0.1),
+          f'invalid file not rejected: {status(run)["config"]}')
+    server.wait_log(r'reload of .* rejected', 2)
+
+    config(run, t['music'])
+    for _ in range(10):  # no wait between them: they may coalesce
+        server.reload()
+
+    def reloaded():
+        now = status(run)['config']
+        return (now['reloads'] > before['reloads'] and
+                not now['last_reload']['failed'])
+    check(poll(reloaded, 5, interval=0.1),
+          f'reloads not counted: {status(run)["config"]} (before '
+          f'{before})')
+    ref = cti['1002'].request('TQueryAddress', ThisDN='1002')
+    cti['1002'].wait('EventAddressInfo', ReferenceID=ref)
+    ears.mark('after SIGHUPs')
+    ears.talk('after SIGHUPs', ['1001', '1002'])
+
+
+def step_end(run, t):
+    t['ph']['1001'].hangup()
+    t['ph']['1001'].wait_call_closed(5)
+    t['ph']['1002'].wait_call_closed(5)
+    t['cti']['1002'].wait('EventReleased', ThisDN='1002', ConnID=t['c1'])
+
+
+def body(run):
+    music = music_wav(run.path('music-700.wav'), MUSIC)
+    server = Server(run, config(run, music)).start()
+    agents = registered_phones(run, [(dn, TONES[dn]) for dn in
+                                     ('1001', '1002')])
+    customer = Phone('gw', CUSTOMER, run.ports.phone_sip(GW_SLOT),
+                     run.ports.phone_rtp(GW_SLOT), tone_hz=TONES[CUSTOMER],
+                     workdir=run.tmp, address=GATEWAY).start()
+    ph = {'1001': agents[0], '1002': agents[1], CUSTOMER: customer}
+    cti = {}
+    for dn in ('1001', '1002'):
+        cti[dn] = Cti(run.ports.tlib)
+        cti[dn].register(dn)
+    t = {'server': server, 'ph': ph, 'cti': cti, 'music': music,
+         'ears': Ears(ph, TONES, MUSIC)}
+    steps = [('CTI clients killed mid-request', step_cti_killed),
+             ('a listen-disconnected phone vanishes', step_vanish),
+             ('an invalid file and a burst of SIGHUPs mid-call',
+              step_sighups),
+             ('1001 hangs up', step_end)]
+    for title, fn in steps:
+        if not run.step(title, lambda f=fn: f(run, t) or True):
+            break
+    run.step('nothing left behind', nothing_left, server)
+    for c in cti.values():
+        c.close()
+    for p in ph.values():
+        p.stop()
+    run.step('SIGTERM -> exit status 0', server.stop)
+
+
+if __name__ == '__main__':
+    sys.exit(main('faults', body))
