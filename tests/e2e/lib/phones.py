@@ -198,7 +198,8 @@ class Phone:
 
     def __init__(self, name, dn, sip_port, rtp_ports, registrar=None,
                  tone_hz=440, workdir=None, password=None, transport='udp',
-                 codec='PCMU', tone_seconds=120, address=LOOPBACK):
+                 codec='PCMU', tone_seconds=120, address=LOOPBACK,
+                 regint=600):
         check(workdir, 'Phone needs a workdir')
         self.name = name
         self.dn = dn
@@ -210,6 +211,7 @@ class Phone:
         self.transport = transport
         self.codec = codec
         self.address = address  # 127.0.0.2 for a gateway behind a trunk
+        self.regint = regint    # [s] registration expiry it asks for
         self.dir = os.path.join(workdir, f'phone-{name}')
         self.snd_path = os.path.join(self.dir, 'rec')
         self.log_path = os.path.join(self.dir, 'baresip.log')
@@ -254,7 +256,7 @@ class Phone:
         """Without a registrar the AOR is the phone itself and regint=0
         (no REGISTER); with one, the AOR's host is the registrar."""
         host, port = self.registrar or (self.address, self.sip_port)
-        params = [f'regint={600 if self.registrar else 0}',
+        params = [f'regint={self.regint if self.registrar else 0}',
                   'answermode=auto', f'audio_codecs={self.codec}']
         if self.password:
             params.insert(0, f'auth_pass={self.password}')
