@@ -52,6 +52,11 @@ struct media {
 
 	media_timeout_h *timeouth;
 	void *arg;
+
+	/* late frames, watched from the control thread (late_watch) */
+	struct tmr late_tmr;
+	uint64_t *late_seen;   /**< per worker: late frames already told */
+	uint64_t *late_warned; /**< per worker: [ms] the last warning */
 };
 
 struct media_leg {
@@ -168,6 +173,9 @@ static void media_destructor(void *arg)
 {
 	struct media *m = arg;
 
+	tmr_cancel(&m->late_tmr);
+	free(m->late_seen);
+	free(m->late_warned);
 	if (m->workers) {
 		workers_stop(m);
 		for (unsigned i = 0; i < m->nworkers; i++)
@@ -211,6 +219,47 @@ static int workers_start(struct media *m)
 	return 0;
 }
 
+enum {
+	LATE_CHECK = 1000,  /* [ms] how often late frames are looked at */
+	LATE_QUIET = 10000, /* [ms] at most one warning per worker in this */
+};
+
+/*
+ * A worker whose frames start late is overloaded (more parties than it can
+ * mix in 20 ms, or a starved CPU): the phones hear it as gaps. The worker
+ * only counts (it must not block on a log line); the control thread looks
+ * once a second and says so, at most once every LATE_QUIET per worker,
+ * with how many frames were late meanwhile and how busy the worker was.
+ */
+static void late_watch(void *arg)
+{
+	struct media *m = arg;
+	uint64_t now = media_now();
+
+	for (unsigned i = 0; i < m->nworkers; i++) {
+		struct worker *w = &m->workers[i];
+		uint64_t late = atomic_load(&w->late);
+
+		if (late == m->late_seen[i] ||
+		    (m->late_warned[i] && now - m->late_warned[i] < LATE_QUIET))
+			continue;
+
+		log_warn("media",
+			 "worker %u: %llu frame(s) late since the last "
+			 "warning (%llu in all; busy %u%% of the last "
+			 "second, %u legs): more parties than it can mix, or "
+			 "its CPU is starved",
+			 i, (unsigned long long)(late - m->late_seen[i]),
+			 (unsigned long long)late,
+			 (unsigned)(atomic_load(&w->load_ppm) / 10000),
+			 atomic_load(&w->nlegs));
+		m->late_seen[i] = late;
+		m->late_warned[i] = now;
+	}
+
+	tmr_start(&m->late_tmr, LATE_CHECK, late_watch, m);
+}
+
 /**
  * Start the media engine: media-threads workers, RTP on sip-address
  *
@@ -239,8 +288,12 @@ int media_alloc(struct media **mp, const struct cfg *cfg,
 	m->arg = arg;
 	m->nworkers = cfg->media_threads;
 	m->workers = calloc(m->nworkers, sizeof(*m->workers));
+	m->late_seen = calloc(m->nworkers, sizeof(*m->late_seen));
+	m->late_warned = calloc(m->nworkers, sizeof(*m->late_warned));
 
-	err = m->workers ? hash_alloc(&m->pins, 256) : ENOMEM;
+	err = m->workers && m->late_seen && m->late_warned
+		      ? hash_alloc(&m->pins, 256)
+		      : ENOMEM;
 	if (!err) {
 		m->msg_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		err = m->msg_fd < 0 ? errno : 0;
@@ -254,6 +307,7 @@ int media_alloc(struct media **mp, const struct cfg *cfg,
 		return err;
 	}
 
+	tmr_start(&m->late_tmr, LATE_CHECK, late_watch, m);
 	log_info("media", "%u worker thread(s), RTP ports %u-%u on %j",
 		 m->nworkers, m->port_min, m->port_max, &m->laddr);
 	*mp = m;

@@ -13,6 +13,7 @@
  * a frame late is counted.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -403,6 +404,11 @@ static bool wait_until(struct worker *w, uint64_t ms)
 void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	char name[16];
+
+	/* top, ps -L and /proc/PID/task/TID/comm tell the workers apart */
+	(void)snprintf(name, sizeof(name), "media-%u", w->idx);
+	(void)pthread_setname_np(pthread_self(), name);
 
 	w->next = media_now() + MEDIA_PTIME + w->phase;
 

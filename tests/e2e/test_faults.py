@@ -21,8 +21,15 @@ behind the trunk `gw` (baresip on 127.0.0.2, 2200 Hz), music 700 Hz.
 3. a SIGHUP with an invalid file, then a burst of 10 SIGHUPs, while 1001
    and 1002 talk: the invalid file is rejected (logged), the call goes on
    by ear, SIP and CTI answer, /status counts the reloads;
-4. 1001 hangs up: nothing left;
-5. kill -9 and restart: the server is killed (SIGKILL) and started again
+4. a starved media worker (media-threads = 1): the worker thread
+   ("media-0") is pinned to CPU 0 beside a busy loop and given nice 19,
+   for a few seconds, while 1001 and 1002 talk: frames start late,
+   /status counts them and the log warns once, while SIP (OPTIONS) and
+   CTI (TQueryAddress) are answered within a second each (the control
+   thread never waits for media); once the CPU is back, no more frames
+   are late and the call is heard again;
+5. 1001 hangs up: nothing left;
+6. kill -9 and restart: the server is killed (SIGKILL) and started again
    on the same file; the phones (which ask for 4 s registrations, so
    that their next refresh comes soon) are registered again by their own
    next REGISTER, within 8 s, and 1001 calls 1002 and both hear each
@@ -34,14 +41,16 @@ import json
 import os
 import socket
 import struct
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib.conf import Ears, tlibctl  # noqa: E402
 from lib.cti import Cti  # noqa: E402
 from lib.harness import (  # noqa: E402
-    LOOPBACK, Server, check, config_text, main, nothing_left, poll,
-    write_file)
+    LOOPBACK, Server, SipClient, TestFailure, _track, check, config_text,
+    main, nothing_left, poll, write_file)
 from lib.phones import Phone, music_wav, registered_phones  # noqa: E402
 
 CUSTOMER = '5551234'
@@ -74,7 +83,8 @@ def config(run, music, broken=False):
     text = config_text(run.ports, run.src, dns, music_listen_disconnect=music,
                        sip_enable_call_info='true',
                        sip_enable_call_info_extended='true',
-                       rtp_timeout=RTP_TIMEOUT, http_port=http_port(run))
+                       rtp_timeout=RTP_TIMEOUT, http_port=http_port(run),
+                       media_threads=1)
     if broken:
         text += '\n[TServer]\nrtp-timeout = soon\n'
     return write_file(run.path('sipserver.conf'), text)
@@ -178,6 +188,65 @@ def step_sighups(run, t):
     ears.talk('after SIGHUPs', ['1001', '1002'])
 
 
+def media_thread(pid):
+    task = f'/proc/{pid}/task'
+    for tid in os.listdir(task):
+        with open(f'{task}/{tid}/comm') as f:
+            if f.read().strip() == 'media-0':
+                return int(tid)
+    raise TestFailure('no thread named media-0')
+
+
+def late_frames(run):
+    return status(run)['media']['late_frames']
+
+
+def responsive(run, t):
+    """SIP and CTI each answer within a second"""
+    client = SipClient(run.ports, 'udp')
+    t0 = time.monotonic()
+    resp = client.request('OPTIONS', deadline=1.0)
+    check(resp is not None and resp.status == 200 and
+          time.monotonic() - t0 < 1.0, 'OPTIONS not answered within 1 s '
+          'while the media worker starved')
+    t0 = time.monotonic()
+    ref = t['cti']['1001'].request('TQueryAddress', ThisDN='1001')
+    t['cti']['1001'].wait('EventAddressInfo', ReferenceID=ref, deadline=1.0)
+    check(time.monotonic() - t0 < 1.0, 'CTI slow while media starved')
+
+
+def step_starved(run, t):
+    server, ears = t['server'], t['ears']
+    tid = media_thread(server.proc.pid)
+    before = late_frames(run)
+    since = server.log_mark()
+    hog = _track(subprocess.Popen(
+        [sys.executable, '-c', 'while True: pass']))
+    try:
+        os.sched_setaffinity(hog.pid, {0})
+        os.sched_setaffinity(tid, {0})
+        os.setpriority(os.PRIO_PROCESS, tid, 19)
+        check(poll(lambda: late_frames(run) > before, 5, interval=0.2),
+              f'no late frame counted while the worker starved '
+              f'({late_frames(run)})')
+        responsive(run, t)
+        server.wait_log(r'worker 0: \d+ frame\(s\) late', 3, since)
+    finally:
+        hog.kill()
+        hog.wait()
+        os.setpriority(os.PRIO_PROCESS, tid, 0)
+        os.sched_setaffinity(tid, os.sched_getaffinity(0))
+
+    def steady():
+        n = late_frames(run)
+        time.sleep(0.5)  # two samples of a counter half a second apart
+        return late_frames(run) == n
+    check(poll(steady, 5, interval=0.1), 'frames still late after the CPU '
+          'came back')
+    ears.mark('fed again')
+    ears.talk('fed again', ['1001', '1002'])
+
+
 def step_end(run, t):
     t['ph']['1001'].hangup()
     t['ph']['1001'].wait_call_closed(5)
@@ -228,6 +297,8 @@ def body(run):
              ('a listen-disconnected phone vanishes', step_vanish),
              ('an invalid file and a burst of SIGHUPs mid-call',
               step_sighups),
+             ('a starved media worker: late frames counted and told, '
+              'SIP and CTI answered', step_starved),
              ('1001 hangs up', step_end)]
     for title, fn in steps:
         if not run.step(title, lambda f=fn: f(run, t) or True):
