@@ -236,7 +236,9 @@ def step_starved(run, t):
               f'no late frame counted while the worker starved '
               f'({late_frames(run)})')
         responsive(run, t)
-        server.wait_log(r'worker 0: \d+ frame\(s\) late', 3, since)
+        # at most one warning per worker in 10 s: an earlier late frame
+        # (a busy machine) may have used this one up
+        server.wait_log(r'worker 0: \d+ frame\(s\) late', 12, since)
     finally:
         hog.kill()
         hog.wait()
