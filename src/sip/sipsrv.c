@@ -189,6 +189,11 @@ static int transports_add(struct sip *sip, const struct cfg *conf)
 		return err;
 	}
 
+	err = sipsrv_tcp_backlog(&laddr);
+	if (err)
+		log_warn("sip", "TCP %J: listen backlog left as is: %m", &laddr,
+			 err);
+
 	log_info("sip", "listening on %J (UDP and TCP)", &laddr);
 	return 0;
 }
@@ -213,6 +218,8 @@ static int tls_add(struct sipsrv *srv, const struct cfg *conf)
 		return err;
 	}
 
+	if (sipsrv_tcp_backlog(&laddr))
+		log_warn("sip", "TLS %J: listen backlog left as is", &laddr);
 	log_info("sip", "listening on %J (TLS)", &laddr);
 	return 0;
 }

@@ -17,4 +17,5 @@ void sipsrv_refuse(struct sip *sip, const struct sip_msg *msg,
 struct sip *sipsrv_sip(const struct sipsrv *srv);
 int sipsrv_listen(struct sipsrv *srv);
 int sipsrv_udp_rcvbuf(const struct sa *laddr);
+int sipsrv_tcp_backlog(const struct sa *laddr);
 void sipsrv_reg_set(struct sipsrv *srv, struct reg *reg);
