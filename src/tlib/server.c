@@ -959,7 +959,10 @@ static void close_h(int err, void *arg)
 {
 	struct tsrv_session *ss = arg;
 
-	if (err)
+	if (tmr_isrunning(&ss->hs))
+		log_info("tlib", "client %J: TLS handshake failed: %m",
+			 &ss->peer, err ? err : ECONNRESET);
+	else if (err)
 		log_info("tlib", "client %J (%s) disconnected: %m", &ss->peer,
 			 ss->app ? ss->app : "-", err);
 	else
