@@ -20,8 +20,9 @@ set, tlib-tls-port with a throwaway certificate from `openssl req -x509`):
   over TCP and TLS; a broken JSON line carrying the password -> EventError
   53 that does not quote it;
 - brute force from 127.0.0.3: 3 wrong passwords -> 401/403 each, then even
-  the right password gets 403 "too many" without a challenge, the block
-  logged once however many requests follow; 127.0.0.1 still registers;
+  the right password gets 403 "too many" without a challenge, and so does
+  an INVITE (no 407), the block logged once however many requests follow;
+  127.0.0.1 still registers;
 - none of the passwords (right, wrong, client) nor any digest response sent
   appears in the whole log, /status, /metrics, or any CTI event received;
 - a TLS certificate that is missing, lacks its key or is not PEM: start-up
@@ -364,6 +365,16 @@ def check_brute_force(run, server, secrets):
         resp = register(secrets, src, port, '1002', PW_1002)
         expect(resp, 403, f'{src} right password once blocked #{i + 1}',
                'too many failed authentications')
+    # a call from the blocked address is refused the same way (no 407)
+    call_id = f'inv{time.monotonic_ns()}@e2e'
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((src, port))
+        expect(sip_exchange(sock, build_request(
+            'INVITE', PORTS, 'udp', port, user='1002', to_user='1001',
+            uri_user='1001', call_id=call_id,
+            headers=[f'Contact: <sip:1002@{src}:{port}>']), call_id),
+            403, f'INVITE from {src} once blocked',
+            'too many failed authentications')
     server.wait_log(r'auth-fail-limit', DEADLINE, mark)
     time.sleep(0.3)
     log = server.log_text(mark)
