@@ -5,7 +5,10 @@
  * they were made and an HMAC of that time under a per-process secret, so
  * the server keeps no table of them, recognises its own, and can tell an
  * expired nonce (answer with stale=true: the phone retries without asking
- * anyone) from a forged one. libre checks the response itself.
+ * anyone) from a forged one. The response is checked here, not by libre's
+ * httpauth_digest_response_auth(): that one compares with memcmp(), whose
+ * time tells a guesser how many leading bytes were right. Every secret is
+ * compared with mem_seccmp() instead.
  */
 #include <string.h>
 #include <re.h>
@@ -88,7 +91,8 @@ static int nonce_verify(const struct reg_auth *auth, const struct pl *nonce,
 	ts[16] = '\0';
 	nonce_mac(auth, ts, mac);
 	re_snprintf(want, sizeof(want), "%w", mac, sizeof(mac));
-	if (memcmp(want, nonce->p + 16, 2 * MAC_SIZE))
+	if (mem_seccmp((const uint8_t *)want, (const uint8_t *)nonce->p + 16,
+		       2 * MAC_SIZE))
 		return EINVAL;
 
 	made = pl_x64(&(struct pl){ts, 16});
@@ -103,6 +107,34 @@ void reg_auth_ha1(uint8_t *ha1, const char *user, const char *realm,
 		  const char *password)
 {
 	(void)md5_printf(ha1, "%s:%s:%s", user, realm, password);
+}
+
+/* RFC 2617 3.2.2.1, MD5 with or without qop=auth; 0 or EAUTH */
+static int response_verify(const struct httpauth_digest_resp *resp,
+			   const struct pl *method, const uint8_t *ha1)
+{
+	uint8_t ha2[MD5_SIZE], want[MD5_SIZE], got[MD5_SIZE];
+	int err;
+
+	if (resp->response.l != 2 * MD5_SIZE)
+		return EAUTH;
+
+	for (size_t i = 0; i < sizeof(got); i++)
+		got[i] = (uint8_t)(ch_hex(resp->response.p[2 * i]) << 4 |
+				   ch_hex(resp->response.p[2 * i + 1]));
+
+	err = md5_printf(ha2, "%r:%r", method, &resp->uri);
+	if (!err && pl_isset(&resp->qop))
+		err = md5_printf(want, "%w:%r:%r:%r:%r:%w", ha1,
+				 (size_t)MD5_SIZE, &resp->nonce, &resp->nc,
+				 &resp->cnonce, &resp->qop, ha2, sizeof(ha2));
+	else if (!err)
+		err = md5_printf(want, "%w:%r:%w", ha1, (size_t)MD5_SIZE,
+				 &resp->nonce, ha2, sizeof(ha2));
+	if (err)
+		return EAUTH;
+
+	return mem_seccmp(want, got, sizeof(want)) ? EAUTH : 0;
 }
 
 /**
@@ -146,7 +178,7 @@ enum reg_auth_result reg_auth_check(const struct reg_auth *auth,
 		return REG_AUTH_FORBIDDEN;
 
 	reg_auth_ha1(ha1, user, realm, password);
-	if (httpauth_digest_response_auth(&resp, method, ha1))
+	if (response_verify(&resp, method, ha1))
 		return REG_AUTH_FORBIDDEN;
 
 	return nerr ? REG_AUTH_STALE : REG_AUTH_OK;

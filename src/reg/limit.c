@@ -5,6 +5,8 @@
  * tries fast; both are cut off the same way (auth-fail-limit): past the
  * limit of failures within a minute, the address gets 403 for five
  * minutes without its credentials being looked at. Pure: "now" is given.
+ * The caller logs the start of a block (reg_limit_fail says when), not each
+ * request refused during it: a flood would otherwise flood the log too.
  */
 #include <string.h>
 #include <re.h>
@@ -108,24 +110,26 @@ bool reg_limit_blocked(struct reg_limit *lim, const struct sa *src,
  * Count one failed authentication from src
  *
  * @param limit Failures per minute allowed; 0 = no limit
+ *
+ * @return true if this failure blocks src (for BLOCK from now)
  */
-void reg_limit_fail(struct reg_limit *lim, const struct sa *src, uint32_t limit,
+bool reg_limit_fail(struct reg_limit *lim, const struct sa *src, uint32_t limit,
 		    uint64_t now)
 {
 	struct entry *e;
 
 	if (!lim || !src || !limit)
-		return;
+		return false;
 
 	e = entry_find(lim, src);
 	if (!e) {
 		if (lim->n >= MAX_ENTRIES)
 			prune(lim, now);
 		if (lim->n >= MAX_ENTRIES)
-			return;
+			return false;
 		e = mem_zalloc(sizeof(*e), entry_destructor);
 		if (!e)
-			return;
+			return false;
 		e->ip = *src;
 		e->window = now;
 		hash_append(lim->ht, sa_hash(src, SA_ADDR), &e->he, e);
@@ -137,6 +141,9 @@ void reg_limit_fail(struct reg_limit *lim, const struct sa *src, uint32_t limit,
 		e->fails = 0;
 	}
 
-	if (++e->fails >= limit)
-		e->until = now + BLOCK;
+	if (++e->fails < limit || e->until > now)
+		return false;
+
+	e->until = now + BLOCK;
+	return true;
 }

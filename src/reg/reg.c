@@ -238,6 +238,16 @@ static void challenge(struct reg *reg, const struct sip_msg *msg, bool proxy,
 		reg->conf->location, nonce, stale ? ", stale=true" : "");
 }
 
+/* auth-fail-limit reached: 403 unchecked and unlogged (the block's start
+ * was logged once; a guesser's flood must not flood the log) */
+static void refuse_blocked(struct reg *reg, const struct sip_msg *msg)
+{
+	(void)sip_treplyf(NULL, NULL, reg->sip, msg, false, 403, "Forbidden",
+			  "Warning: 399 sipserver \"too many failed "
+			  "authentications from this address; try later\"\r\n"
+			  "Content-Length: 0\r\n\r\n");
+}
+
 /**
  * Check a request's digest credentials for a DN with a password
  *
@@ -257,9 +267,7 @@ bool reg_authorize(struct reg *reg, const struct sip_msg *msg,
 		return true;
 
 	if (reg_limit_blocked(reg->lim, &msg->src, now)) {
-		refuse(reg, msg, 403, "Forbidden",
-		       "too many failed authentications from %j; try later",
-		       &msg->src);
+		refuse_blocked(reg, msg);
 		return false;
 	}
 
@@ -283,10 +291,15 @@ bool reg_authorize(struct reg *reg, const struct sip_msg *msg,
 		return false;
 	case REG_AUTH_FORBIDDEN:
 	default:
-		reg_limit_fail(reg->lim, &msg->src, reg->conf->auth_fail_limit,
-			       now);
 		refuse(reg, msg, 403, "Forbidden",
 		       "wrong user name or password for DN %s", cdn->name);
+		if (reg_limit_fail(reg->lim, &msg->src,
+				   reg->conf->auth_fail_limit, now))
+			log_warn("reg",
+				 "%j: %u failed authentications within a "
+				 "minute (auth-fail-limit): refused for 5 "
+				 "minutes without checking",
+				 &msg->src, reg->conf->auth_fail_limit);
 		return false;
 	}
 }

@@ -97,7 +97,7 @@ struct reg_limit;
 int reg_limit_alloc(struct reg_limit **limp);
 bool reg_limit_blocked(struct reg_limit *lim, const struct sa *src,
 		       uint64_t now);
-void reg_limit_fail(struct reg_limit *lim, const struct sa *src, uint32_t limit,
+bool reg_limit_fail(struct reg_limit *lim, const struct sa *src, uint32_t limit,
 		    uint64_t now);
 
 /* The SIP registrar (reg.c) */

@@ -32,6 +32,12 @@ int tsrv_req_decode(struct tsrv_req *req, const char *line, size_t len,
 	memset(req, 0, sizeof(*req));
 	req->obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!req->obj) {
+		/* jansson quotes the bytes it stumbled on ("near 'xyz'"):
+		 * they may be a password, and this text is logged */
+		char *near = strstr(jerr.text, " near ");
+
+		if (near)
+			*near = '\0';
 		re_snprintf(why, sz,
 			    "the line is not valid JSON: %s "
 			    "(column %d)",

@@ -4,8 +4,10 @@
 #include <jansson.h>
 
 enum {
-	TSRV_LINE_MAX = 65536,	/**< longest line a client may send */
-	TSRV_OUT_MAX = 4 << 20, /**< unsent output before a cut-off */
+	TSRV_LINE_MAX = 65536,	    /**< longest line a client may send */
+	TSRV_OUT_MAX = 4 << 20,	    /**< unsent output before a cut-off */
+	TSRV_HANDSHAKE_MAX = 10000, /**< [ms] for a TLS client to finish its
+				       handshake */
 };
 
 /** T-Server error codes (tlib-protocol.md, Errors) */

@@ -9,6 +9,11 @@
  * request's ReferenceID for the client that sent it. A bad line gets
  * EventError 53 and the connection stays open; a client that goes away
  * takes its registrations with it and nothing else.
+ *
+ * tlib-tls-port carries the same sessions inside TLS (libre's OpenSSL
+ * layer, tls-certificate): a client there gets EventLinkConnected once
+ * its handshake is done, and is dropped if that takes over
+ * TSRV_HANDSHAKE_MAX, so that idle or non-TLS connections hold nothing.
  */
 #include <string.h>
 #include <netinet/in.h>
@@ -27,6 +32,8 @@
 #include <re_msg.h>
 #include <re_http.h>
 #include <re_websock.h>
+#include <re_tls.h>
+#include <re_md5.h>
 #include "log/log.h"
 #include "cfg/cfg.h"
 #include "call/call.h"
@@ -68,6 +75,8 @@ struct tsrv_reg {
 struct tsrv {
 	const struct cfg *cfg;
 	struct tcp_sock *ts;
+	struct tcp_sock *tls_ts; /**< tlib-tls-port, NULL when off */
+	struct tls *tls;	 /**< tls-certificate, loaded once */
 	struct websock *ws;
 	struct list sessl;
 	struct hash *regs;
@@ -290,6 +299,18 @@ static void unregister_address(struct tsrv *s, struct tsrv_session *ss,
 	reply(s, ss, req, tsrv_event_new("EventUnregistered"));
 }
 
+/* Constant time: digests of both, compared whole, so that how long it
+ * takes does not show how much of a guess was right, nor its length */
+static bool password_ok(const json_t *given, const char *want)
+{
+	const char *pw = json_is_string(given) ? json_string_value(given) : "";
+	uint8_t a[MD5_SIZE], b[MD5_SIZE];
+
+	md5((const uint8_t *)pw, strlen(pw), a);
+	md5((const uint8_t *)want, strlen(want), b);
+	return json_is_string(given) && 0 == mem_seccmp(a, b, sizeof(a));
+}
+
 static void open_server(struct tsrv *s, struct tsrv_session *ss,
 			const struct tsrv_req *req)
 {
@@ -298,8 +319,7 @@ static void open_server(struct tsrv *s, struct tsrv_session *ss,
 	const char *want = s->cfg->client_password;
 	json_t *ev;
 
-	if (want && want[0] &&
-	    (!json_is_string(pw) || strcmp(json_string_value(pw), want))) {
+	if (want && want[0] && !password_ok(pw, want)) {
 		error(s, ss, req, TERR_NOT_REGISTERED,
 		      "wrong or missing Password");
 		ss->dead = true; /* the spec: then the server closes */
@@ -939,7 +959,10 @@ static void close_h(int err, void *arg)
 {
 	struct tsrv_session *ss = arg;
 
-	if (err)
+	if (tmr_isrunning(&ss->hs))
+		log_info("tlib", "client %J: TLS handshake failed: %m",
+			 &ss->peer, err ? err : ECONNRESET);
+	else if (err)
 		log_info("tlib", "client %J (%s) disconnected: %m", &ss->peer,
 			 ss->app ? ss->app : "-", err);
 	else
@@ -972,29 +995,81 @@ static void nodelay(const struct tcp_conn *tc)
 		log_warn("tlib", "TCP_NODELAY not set: %m", errno);
 }
 
-static void conn_h(const struct sa *peer, void *arg)
+static struct tsrv_session *accept_tcp(struct tsrv *s, struct tcp_sock *ts,
+				       const struct sa *peer)
 {
-	struct tsrv *s = arg;
 	struct tsrv_session *ss = NULL;
 	struct tcp_conn *tc = NULL;
 	int err;
 
-	err = tcp_accept(&tc, s->ts, NULL, recv_h, close_h, NULL);
+	err = tcp_accept(&tc, ts, NULL, recv_h, close_h, NULL);
 	if (!err)
 		err = tsrv_session_alloc(&ss, tc, peer);
 	mem_deref(tc);
 	if (err) {
 		log_warn("tlib", "client %J refused: %m", peer, err);
-		tcp_reject(s->ts);
-		return;
+		tcp_reject(ts);
+		return NULL;
 	}
 
 	ss->srv = s;
 	nodelay(ss->tc);
 	tcp_set_handlers(ss->tc, NULL, recv_h, close_h, ss);
 	list_append(&s->sessl, &ss->le, ss);
+	return ss;
+}
+
+static void conn_h(const struct sa *peer, void *arg)
+{
+	struct tsrv *s = arg;
+	struct tsrv_session *ss = accept_tcp(s, s->ts, peer);
+
+	if (!ss)
+		return;
+
 	log_debug("tlib", "client %J connected", peer);
 	link_connected(s, ss);
+}
+
+/* TLS: nothing can be sent before the handshake; libre calls this once
+ * it is done */
+static void tls_estab_h(void *arg)
+{
+	struct tsrv_session *ss = arg;
+
+	tmr_cancel(&ss->hs);
+	log_debug("tlib", "client %J connected (TLS)", &ss->peer);
+	link_connected(ss->srv, ss);
+}
+
+static void handshake_timeout(void *arg)
+{
+	struct tsrv_session *ss = arg;
+
+	log_info("tlib", "client %J: no TLS handshake within %u s: dropped",
+		 &ss->peer, TSRV_HANDSHAKE_MAX / 1000);
+	bury(ss->srv, ss);
+}
+
+static void tls_conn_h(const struct sa *peer, void *arg)
+{
+	struct tsrv *s = arg;
+	struct tsrv_session *ss = accept_tcp(s, s->tls_ts, peer);
+	int err;
+
+	if (!ss)
+		return;
+
+	/* a helper layer on the connection: it decrypts before recv_h */
+	err = tls_start_tcp(&ss->sc, s->tls, ss->tc, 0);
+	if (err) {
+		log_warn("tlib", "client %J: cannot start TLS: %m", peer, err);
+		bury(s, ss);
+		return;
+	}
+
+	tcp_set_handlers(ss->tc, tls_estab_h, recv_h, close_h, ss);
+	tmr_start(&ss->hs, TSRV_HANDSHAKE_MAX, handshake_timeout, ss);
 }
 
 /* WebSocket: every text frame is one line */
@@ -1254,6 +1329,8 @@ static void tsrv_destructor(void *arg)
 	}
 	gc_h(s);
 	mem_deref(s->ts);
+	mem_deref(s->tls_ts);
+	mem_deref(s->tls);
 	if (s->ws)
 		websock_shutdown(s->ws);
 	mem_deref(s->ws);
@@ -1279,6 +1356,28 @@ static int listen_tcp(struct tcp_sock **tsp, const struct sa *laddr,
 	}
 
 	*tsp = ts;
+	return 0;
+}
+
+/* tlib-tls-port with tls-certificate (checked at load: cfg/check.c) */
+static int listen_tls(struct tsrv *s, const struct cfg *cfg)
+{
+	struct sa laddr = cfg->sip_address;
+	int err;
+
+	if (!cfg->tlib_tls_port)
+		return 0;
+
+	sa_set_port(&laddr, cfg->tlib_tls_port);
+	err = tls_alloc(&s->tls, TLS_METHOD_SSLV23, cfg->tls_certificate, NULL);
+	err = err ? err : listen_tcp(&s->tls_ts, &laddr, tls_conn_h, s);
+	if (err) {
+		log_error("tlib", "cannot listen on TLS %J with %s: %m", &laddr,
+			  cfg->tls_certificate, err);
+		return err;
+	}
+
+	log_info("tlib", "CTI (tlib/1) over TLS on %J", &laddr);
 	return 0;
 }
 
@@ -1308,6 +1407,12 @@ int tsrv_alloc(struct tsrv **sp, const struct cfg *cfg)
 	}
 
 	log_info("tlib", "CTI (tlib/1) on %J", &laddr);
+	err = listen_tls(s, cfg);
+	if (err) {
+		mem_deref(s);
+		return err;
+	}
+
 	*sp = s;
 	return 0;
 }

@@ -1,8 +1,10 @@
 /**
  * @file session.c  One CTI client's connection: lines in, lines out
  *
- * Over TCP or WebSocket (one message per text frame, without the newline);
- * the rest of the server sees lines either way. Over TCP it reads bytes
+ * Over TCP, TLS (libre's layer on the TCP connection: the same bytes once
+ * decrypted) or WebSocket (one message per text frame, without the
+ * newline); the rest of the server sees lines either way. Over TCP it reads
+ * bytes
  * into lines (at most 65,536 bytes each; a longer line is
  * answered with EventError 53 and skipped up to its end), and writes
  * events through libre's TCP send queue, bounded: a client that does not
@@ -32,7 +34,10 @@ static void session_destructor(void *arg)
 	struct tsrv_session *ss = arg;
 
 	list_unlink(&ss->le);
+	tmr_cancel(&ss->hs);
 	mem_deref(ss->wc);
+	/* TLS first: it holds tc and is a helper layer on it */
+	mem_deref(ss->sc);
 	mem_deref(ss->tc);
 	mem_deref(ss->line);
 	mem_deref(ss->app);

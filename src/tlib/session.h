@@ -6,6 +6,8 @@ struct tsrv_session {
 	struct le le;		 /**< in the server's session list */
 	struct tcp_conn *tc;	 /**< TCP: the connection */
 	struct websock_conn *wc; /**< WebSocket: the connection */
+	struct tls_conn *sc;	 /**< TLS: the layer over tc */
+	struct tmr hs;		 /**< TLS: handshake deadline */
 	struct sa peer;
 	struct mbuf *line; /**< the line being received */
 	bool skipping;	   /**< in a line over the limit */

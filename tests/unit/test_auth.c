@@ -164,9 +164,11 @@ static void test_fail_limit(void **state)
 	/* a new minute starts the count again */
 	reg_limit_fail(lim, &a, 3, 61000);
 	assert_false(reg_limit_blocked(lim, &a, 61000));
-	reg_limit_fail(lim, &a, 3, 61001);
-	reg_limit_fail(lim, &a, 3, 61002);
+	assert_false(reg_limit_fail(lim, &a, 3, 61001));
+	/* the failure that starts a block says so, once */
+	assert_true(reg_limit_fail(lim, &a, 3, 61002));
 	assert_true(reg_limit_blocked(lim, &a, 61002));
+	assert_false(reg_limit_fail(lim, &a, 3, 61003));
 	assert_false(reg_limit_blocked(lim, &b, 61002));
 
 	/* blocked five minutes, whatever the port */

@@ -17,6 +17,7 @@ class Cti:
         # (a DN in no call) must not lose its reader to a timeout
         self.sock.settimeout(None)
         self.events = []
+        self.seen = []  # every event ever received, none consumed
         self.lock = threading.Lock()
         self.ref = 0
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -42,6 +43,7 @@ class Cti:
                 line, buf = buf.split(b'\n', 1)
                 with self.lock:
                     self.events.append(json.loads(line))
+                    self.seen.append(line.decode(errors='replace'))
 
     def send_line(self, line):
         self.sock.sendall(line.encode() + b'\n')
