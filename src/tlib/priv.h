@@ -8,6 +8,8 @@ enum {
 	TSRV_OUT_MAX = 4 << 20,	    /**< unsent output before a cut-off */
 	TSRV_HANDSHAKE_MAX = 10000, /**< [ms] for a TLS client to finish its
 				       handshake */
+	TSRV_OPEN_MAX = 10000,	    /**< [ms] from EventLinkConnected to the
+				  client's TOpenServer */
 };
 
 /** T-Server error codes (tlib-protocol.md, Errors) */

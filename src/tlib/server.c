@@ -327,6 +327,7 @@ static void open_server(struct tsrv *s, struct tsrv_session *ss,
 	}
 
 	ss->opened = true;
+	tmr_cancel(&ss->open);
 	(void)str_dup(&ss->app, json_string_value(app));
 	log_info("tlib", "client %J opened as %s", &ss->peer, ss->app);
 
@@ -972,10 +973,24 @@ static void close_h(int err, void *arg)
 		bury(ss->srv, ss);
 }
 
+/* A connection that never opens holds a socket and a session for
+ * nothing: a desktop opens at once, so one that has not within
+ * TSRV_OPEN_MAX is dropped (thousands of idle connections cost nothing
+ * to make, docs/security.md) */
+static void open_timeout(void *arg)
+{
+	struct tsrv_session *ss = arg;
+
+	log_info("tlib", "client %J: no TOpenServer within %u s: dropped",
+		 &ss->peer, TSRV_OPEN_MAX / 1000);
+	bury(ss->srv, ss);
+}
+
 static void link_connected(struct tsrv *s, struct tsrv_session *ss)
 {
 	json_t *ev = tsrv_event_new("EventLinkConnected");
 
+	tmr_start(&ss->open, TSRV_OPEN_MAX, open_timeout, ss);
 	json_object_set_new(ev, "ProtocolVersion", json_string("tlib/1"));
 	json_object_set_new(ev, "ServerName", json_string("sipserver"));
 	json_object_set_new(ev, "Location", json_string(s->cfg->location));

@@ -35,6 +35,7 @@ static void session_destructor(void *arg)
 
 	list_unlink(&ss->le);
 	tmr_cancel(&ss->hs);
+	tmr_cancel(&ss->open);
 	mem_deref(ss->wc);
 	/* TLS first: it holds tc and is a helper layer on it */
 	mem_deref(ss->sc);

@@ -8,6 +8,7 @@ struct tsrv_session {
 	struct websock_conn *wc; /**< WebSocket: the connection */
 	struct tls_conn *sc;	 /**< TLS: the layer over tc */
 	struct tmr hs;		 /**< TLS: handshake deadline */
+	struct tmr open;	 /**< TOpenServer deadline */
 	struct sa peer;
 	struct mbuf *line; /**< the line being received */
 	bool skipping;	   /**< in a line over the limit */

@@ -18,7 +18,10 @@ must not cost the phones their service, nor leave sockets behind.
    ever ACKed: every one is answered (404, a final answer the server then
    retransmits, RFC 3261 Timer G), OPTIONS is answered within a second
    meanwhile, and no call, leg or RTP port is left;
-3. SIGTERM -> exit status 0 (ASan: no leak).
+3. 200 CTI connections that never send TOpenServer are dropped 10 s
+   after their EventLinkConnected (logged), while a client that opened
+   stays and is answered;
+4. SIGTERM -> exit status 0 (ASan: no leak).
 """
 
 import os
@@ -28,9 +31,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib.cti import Cti  # noqa: E402
 from lib.harness import (  # noqa: E402
-    LOOPBACK, Connection, Response, Server, SipClient, build_request, check,
-    config_text, contact_uri, main, nothing_left, poll, write_file)
+    LOOPBACK, Connection, Response, Server, SipClient, TestFailure,
+    build_request, check, config_text, contact_uri, main, nothing_left, poll,
+    write_file)
 
 IDLE = 2000
 ADDRESSES = [f'127.0.3.{i}' for i in range(1, 68)]
@@ -134,6 +139,35 @@ def step_flood(run, t):
     nothing_left(t['server'])
 
 
+def step_cti_never_open(run, t):
+    opened = Cti(run.ports.tlib)
+    socks = []
+    try:
+        for i in range(200):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((f'127.0.4.{1 + i // 30}', run.ports.base + 20 + i % 30))
+            s.connect((LOOPBACK, run.ports.tlib))
+            socks.append(s)
+
+        # each is closed by the server: it reads its EventLinkConnected,
+        # then the end of the stream (the log says so at level info)
+        end = time.monotonic() + 20
+        for s in socks:
+            s.settimeout(max(0.1, end - time.monotonic()))
+            try:
+                while s.recv(4096):
+                    pass
+            except socket.timeout:
+                raise TestFailure('a CTI connection that never opened is '
+                                  'still open after 20 s')
+        ref = opened.request('TQueryAddress', ThisDN='1001')
+        opened.wait('EventError', ReferenceID=ref)  # not registered: 41
+    finally:
+        for s in socks:
+            s.close()
+        opened.close()
+
+
 def body(run):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -145,6 +179,8 @@ def body(run):
              step_idle, run, t)
     run.step(f'{FLOOD} INVITEs never ACKed: each answered, others served',
              step_flood, run, t)
+    run.step('CTI connections that never open are dropped, others stay',
+             step_cti_never_open, run, t)
     run.step('SIGTERM -> exit status 0', server.stop)
 
 
