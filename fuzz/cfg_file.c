@@ -71,6 +71,21 @@ static void file_write(const void *data, size_t size)
 	fclose(f);
 }
 
+/* The folder goes when the fuzzer exits (libFuzzer ends by exit()) */
+static void cleanup(void)
+{
+	static const char *const files[] = {"sipserver.conf",
+					    "music/on_hold/loop.wav",
+					    "music/on_hold", "music", ""};
+	char file[128];
+
+	mem_deref(running);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(file, sizeof(file), "%s/%s", dir, files[i]);
+		(void)remove(file);
+	}
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char base[] = "[TServer]\nsip-port = 5070\n"
@@ -87,6 +102,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	file_write(base, sizeof(base) - 1);
 	if (cfg_load(&running, path, NULL))
 		abort();
+	atexit(cleanup);
 	return 0;
 }
 
