@@ -4,8 +4,9 @@
  * The bytes of one datagram or one framed TCP message through libre's
  * parser (sip_msg_decode), then our first look at it (sipsrv.c's sanity
  * check, as a UDP and as a TCP request: Content-Length is checked against
- * the datagram only), then what the registrar reads of a request before
- * anything else: its digest credentials (reg_auth_check).
+ * the datagram only), then what the registrar reads of a request that
+ * passed: its digest credentials (reg_auth_check) and its Contact and
+ * Expires headers (reg_contacts_check), whatever the method.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -50,8 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	msg->tp = SIP_TRANSP_UDP;
 	(void)sipsrv_bad_request(msg, buf, sizeof(buf));
 	msg->tp = SIP_TRANSP_TCP;
-	if (!sipsrv_bad_request(msg, buf, sizeof(buf)))
+	if (!sipsrv_bad_request(msg, buf, sizeof(buf))) {
 		credentials(msg);
+		(void)reg_contacts_check(msg);
+	}
 
 out:
 	mem_deref(msg);
