@@ -200,27 +200,43 @@ static void section_begin(struct cfg_parse *p, const char *line)
 	}
 }
 
+/* One line of the file, however long, with its real length: fgets ends
+ * the string at a NUL byte, so the rest of that line was taken for a line
+ * too long, which swallowed the next line and misnumbered all after it
+ * (seen while writing fuzz/cfg_file.c; test_conf checks it) */
+static ssize_t line_get(struct cfg_parse *p)
+{
+	ssize_t n = getline(&p->buf, &p->bufsz, p->f);
+
+	if (n > 0)
+		++p->line;
+
+	return n;
+}
+
 static char *line_reader(char *str, int num, void *stream)
 {
 	struct cfg_parse *p = stream;
-	size_t len;
+	ssize_t n = line_get(p);
 
-	if (!fgets(str, num, p->f))
+	if (n <= 0 || num < 2)
 		return NULL;
 
-	++p->line;
-	len = strlen(str);
-
-	/* a line longer than inih's buffer would come back as two lines */
-	if (len && str[len - 1] != '\n' && !feof(p->f)) {
+	if (memchr(p->buf, '\0', (size_t)n)) {
+		cfg_problem(p, p->line, p->section, NULL,
+			    "NUL byte in the line");
+		p->buf[0] = '\0';
+		n = 0;
+	}
+	/* a line longer than inih's buffer: cut short, then ignored */
+	if (n > num - 1) {
 		cfg_problem(p, p->line, p->section, NULL,
 			    "line longer than %d characters", num - 2);
-		int c;
-
 		p->long_line = p->line;
-		while ((c = fgetc(p->f)) != EOF && c != '\n')
-			;
+		n = num - 1;
 	}
+	memcpy(str, p->buf, (size_t)n);
+	str[n] = '\0';
 
 	if (str[0] == ' ' || str[0] == '\t') {
 		if (str[strspn(str, " \t\r\n")] != '\0') {
@@ -318,6 +334,8 @@ static int parse_file(struct cfg_parse *p)
 	ret = ini_parse_stream(line_reader, p, line_handler, p);
 	fclose(p->f);
 	p->f = NULL;
+	free(p->buf);
+	p->buf = NULL;
 
 	if (ret > 0)
 		cfg_problem(p, (unsigned)ret, p->section, NULL,

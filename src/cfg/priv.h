@@ -34,6 +34,8 @@ struct cfg_parse {
 	struct cfg *conf;
 	struct mbuf *problems; /**< one line per problem */
 	FILE *f;
+	char *buf; /**< the reader's line (getline) */
+	size_t bufsz;
 	unsigned line;	       /**< line the reader returned last */
 	unsigned long_line;    /**< that line was too long */
 	unsigned *opt_lines;   /**< [cfg_option_count], 0 = not set */

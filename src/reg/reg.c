@@ -215,6 +215,15 @@ static const char *contacts_parse(struct contacts *cs,
 	return NULL;
 }
 
+/** What is wrong with a REGISTER's Contact and Expires headers, or NULL
+ * (its first look, alone: fuzz/sip_request.c) */
+const char *reg_contacts_check(const struct sip_msg *msg)
+{
+	struct contacts cs;
+
+	return contacts_parse(&cs, msg);
+}
+
 /* A REGISTER is challenged by the registrar (401), any other request by
  * the server acting as the phone's proxy (407), RFC 3261 22.3 */
 static void challenge(struct reg *reg, const struct sip_msg *msg, bool proxy,

@@ -110,3 +110,4 @@ void reg_handle(struct reg *reg, const struct sip_msg *msg);
 bool reg_authorize(struct reg *reg, const struct sip_msg *msg,
 		   const struct cfg_dn *cdn, bool proxy);
 const struct reg_bindings *reg_bindings(const struct reg *reg);
+const char *reg_contacts_check(const struct sip_msg *msg);

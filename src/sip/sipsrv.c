@@ -93,8 +93,8 @@ static void dispatch(struct sipsrv *srv, const struct sip_msg *msg)
 		warn_reply(srv, msg, 501, "Not Implemented", "unknown method");
 }
 
-/* What makes a request unusable, or NULL */
-static const char *bad_request(const struct sip_msg *msg, char *buf, size_t sz)
+/** What makes a request unusable, or NULL (not static: fuzz/sip_request.c) */
+const char *sipsrv_bad_request(const struct sip_msg *msg, char *buf, size_t sz)
 {
 	const char *missing = missing_header(msg);
 
@@ -130,7 +130,7 @@ static bool sanity_h(const struct sip_msg *msg, void *arg)
 		return true;
 	}
 
-	bad = bad_request(msg, buf, sizeof(buf));
+	bad = sipsrv_bad_request(msg, buf, sizeof(buf));
 	if (!bad)
 		return false;
 

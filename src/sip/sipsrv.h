@@ -19,3 +19,4 @@ int sipsrv_listen(struct sipsrv *srv);
 int sipsrv_udp_rcvbuf(const struct sa *laddr);
 int sipsrv_tcp_backlog(const struct sa *laddr);
 void sipsrv_reg_set(struct sipsrv *srv, struct reg *reg);
+const char *sipsrv_bad_request(const struct sip_msg *msg, char *buf, size_t sz);

@@ -296,6 +296,32 @@ static void test_invalid_syntax(void **state)
 	BAD(text, ":2: [TServer]: line longer than", ":3: [TServer] sip-port:");
 }
 
+/* A NUL byte ends no line: it is reported on its own line, and the next
+ * line is read and numbered as itself (fuzz/corpus/cfg_file/nul-byte) */
+static void test_nul_byte(void **state)
+{
+	static const char text[] = "[TServer]\nlo\0cation = A\n"
+				   "sip-port = 99999\n";
+	struct cfg *cfg = NULL;
+	char *problems = NULL;
+	FILE *f = fopen(path, "w");
+
+	(void)state;
+
+	assert_non_null(f);
+	assert_int_equal(sizeof(text) - 1,
+			 fwrite(text, 1, sizeof(text) - 1, f));
+	fclose(f);
+
+	assert_int_equal(EINVAL, cfg_load(&cfg, path, &problems));
+	assert_non_null(problems);
+	assert_non_null(strstr(problems, ":2: [TServer]: NUL byte"));
+	assert_non_null(strstr(problems, ":3: [TServer] sip-port:"));
+	assert_null(strstr(problems, "longer than"));
+	assert_null(cfg);
+	mem_deref(problems);
+}
+
 static void test_all_problems_reported(void **state)
 {
 	(void)state;
@@ -373,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_cross),
 		cmocka_unit_test(test_invalid_dn),
 		cmocka_unit_test(test_invalid_syntax),
+		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_all_problems_reported),
 		cmocka_unit_test(test_unreadable_file),
 		cmocka_unit_test(test_reload_diff_and_keep),
