@@ -408,7 +408,9 @@ class Server:
         pattern = re.compile(regex)
 
         def found():
-            for line in self.log_text(since).splitlines():
+            text = self.log_text(since)
+            # whole lines only: the server may be half-way through one
+            for line in text[:text.rfind('\n') + 1].splitlines():
                 if pattern.search(line):
                     return line
             return None
