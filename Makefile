@@ -35,7 +35,7 @@ run: build
 	./$(BUILD)/sipserver -c $(CONF)
 
 test: build fuzz-build lint
-	cd $(BUILD) && ctest --output-on-failure -j$$(( $(JOBS) * 2 ))
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	cd $(FUZZ_BUILD) && ctest --output-on-failure -j$(JOBS)
 
 # A build of its own: clang, the core with the fuzzer's coverage and
