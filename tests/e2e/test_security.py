@@ -43,6 +43,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib.harness import (  # noqa: E402
+    make_cert,
     LOOPBACK, Response, Server, TestFailure, build_request, check,
     config_text, digest_authorization, main, server_binary,
     write_file)
@@ -76,20 +77,6 @@ def tls_ports(run):
 
 def http_port(run):
     return run.ports.base + 44
-
-
-def make_cert(run):
-    key, crt = run.path('key.pem'), run.path('crt.pem')
-    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048',
-                    '-nodes', '-keyout', key, '-out', crt, '-days', '1',
-                    '-subj', '/CN=127.0.0.1'], check=True,
-                   capture_output=True, timeout=60)
-    both = run.path('both.pem')
-    with open(both, 'w') as out:
-        for part in (crt, key):
-            with open(part) as f:
-                out.write(f.read())
-    return both, crt
 
 
 # ------------------------------------------------------------------ SIP

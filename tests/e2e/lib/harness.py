@@ -420,6 +420,21 @@ class Server:
         return line
 
 
+def make_cert(run):
+    """A self-signed certificate and its key, in one PEM and apart."""
+    key, crt = run.path('key.pem'), run.path('crt.pem')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048',
+                    '-nodes', '-keyout', key, '-out', crt, '-days', '1',
+                    '-subj', '/CN=127.0.0.1'], check=True,
+                   capture_output=True, timeout=60)
+    both = run.path('both.pem')
+    with open(both, 'w') as out:
+        for part in (crt, key):
+            with open(part) as f:
+                out.write(f.read())
+    return both, crt
+
+
 # ---------------------------------------------------------------------- SIPp
 
 class Sipp:
